@@ -1,0 +1,1 @@
+"""QEMU lab for kdump.fleet: cached Debian disk images and throw-away VMs under TCG."""

@@ -1,0 +1,90 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin kdump.fleet.audit_report: evaluate the fleet and write the reports on the controller.
+
+An action plugin rather than a module delegated to localhost: it runs inside the controller process,
+so thousands of hosts' facts are not serialised into a module payload, no Python is needed on a
+"localhost" that may be a container, and it behaves the same in check mode (it writes only reports
+on the controller, never anything on a managed host).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.kdump.fleet.plugins.module_utils._audit import (
+    CHECK_IDS,
+    DEFAULT_SETTINGS,
+    DEGRADED,
+    NOT_READY,
+    AuditSettingsError,
+    evaluate_fleet,
+    gate_message,
+    validate_settings,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
+    FORMATS,
+    render_markdown,
+    write_reports,
+)
+
+ARGUMENT_SPEC = {
+    "results": {"type": "dict", "required": True},
+    "hosts": {"type": "list", "elements": "str"},
+    "report_dir": {"type": "str", "default": "kdump-audit-reports"},
+    "formats": {"type": "list", "elements": "str", "choices": list(FORMATS), "default": list(FORMATS)},
+    "summary_max_hosts": {"type": "int", "default": 50},
+    "required_checks": {"type": "list", "elements": "str", "choices": list(CHECK_IDS)},
+    "disabled_checks": {"type": "list", "elements": "str", "choices": list(CHECK_IDS)},
+    "reserved_max_ratio": {"type": "float"},
+    "dump_ratio_filtered": {"type": "float"},
+    "dump_ratio_unfiltered": {"type": "float"},
+    "crash_test_max_age_days": {"type": "int"},
+    "unknown_status": {"type": "str", "choices": [DEGRADED, NOT_READY]},
+    "min_ready_percent": {"type": "float"},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if args["summary_max_hosts"] < 0:
+            raise AnsibleActionFail("summary_max_hosts must be 0 or more, got %d" % args["summary_max_hosts"])
+        try:
+            settings = validate_settings({key: args[key] for key in DEFAULT_SETTINGS})
+        except AuditSettingsError as exc:
+            raise AnsibleActionFail(str(exc)) from None
+
+        fleet = evaluate_fleet(args["results"], args["hosts"], settings)
+        report_dir = os.path.expanduser(args["report_dir"])
+        if not os.path.isabs(report_dir):
+            # Relative to the playbook, not to wherever ansible-playbook was started.
+            report_dir = os.path.join(str(task_vars.get("playbook_dir") or os.getcwd()), report_dir)
+        try:
+            paths = write_reports(fleet, report_dir, args["formats"])
+        except OSError as exc:
+            raise AnsibleActionFail(
+                "cannot write the audit reports to %s: %s; set kdump_audit_report_dir to a writable directory"
+                % (report_dir, exc.strerror or exc)
+            ) from None
+
+        summary = fleet["summary"]
+        result.update(
+            changed=False,
+            summary=summary,
+            gate_passed=summary["gate_passed"],
+            gate_message=gate_message(summary),
+            reports=paths,
+            markdown=render_markdown(fleet, max_hosts=args["summary_max_hosts"], report_paths=paths),
+            hosts={h["host"]: {"status": h["status"], "reasons": h["reasons"]} for h in fleet["hosts"]},
+        )
+        return result

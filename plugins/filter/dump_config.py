@@ -1,0 +1,51 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that render the kdump role's dump variable model to kdump.conf or /etc/default/kdump-tools text."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
+    DumpModelError,
+    to_kdump_conf,
+    to_kdump_tools,
+    validate,
+)
+
+
+def _model(name, model):
+    if not isinstance(model, dict):
+        raise AnsibleFilterError("%s expects the dump model as a dict, got %s" % (name, type(model).__name__))
+    return model
+
+
+def _render(name, renderer, model):
+    try:
+        return renderer(_model(name, model))
+    except DumpModelError as exc:
+        raise AnsibleFilterError("%s: invalid dump model: %s" % (name, "; ".join(exc.errors))) from None
+
+
+def render_kdump_conf(model):
+    """kdump.conf body (RHEL family) for the model; fails on an invalid model."""
+    return _render("render_kdump_conf", to_kdump_conf, model)
+
+
+def render_kdump_tools(model):
+    """/etc/default/kdump-tools body (Debian family) for the model; fails on an invalid model."""
+    return _render("render_kdump_tools", to_kdump_tools, model)
+
+
+def dump_model_errors(model, family):
+    """Every problem of the model for the OS family ('redhat' or 'debian'); empty when valid."""
+    return validate(_model("dump_model_errors", model), family)
+
+
+class FilterModule:
+    """kdump.fleet dump configuration filters."""
+
+    def filters(self):
+        return {
+            "render_kdump_conf": render_kdump_conf,
+            "render_kdump_tools": render_kdump_tools,
+            "dump_model_errors": dump_model_errors,
+        }

@@ -1,0 +1,474 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet audit report writers (JSON, JUnit XML, Markdown, self-contained HTML); private to the collection."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+
+from ansible_collections.kdump.fleet.plugins.module_utils._audit import (
+    DEGRADED,
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_READY,
+    READY,
+    UNKNOWN,
+    format_bytes,
+    gate_message,
+    reserved_bytes,
+)
+
+FORMATS = ("json", "junit", "markdown", "html")
+FILE_NAMES = {
+    "json": "kdump-audit.json",
+    "junit": "kdump-audit.junit.xml",
+    "markdown": "kdump-audit.md",
+    "html": "kdump-audit.html",
+}
+STATUS_LABELS = {READY: "ready", DEGRADED: "degraded", NOT_READY: "not ready"}
+# Worst first: the default order of every host list.
+STATUS_RANK = {NOT_READY: 0, DEGRADED: 1, READY: 2}
+
+# Characters XML 1.0 cannot carry at all, even escaped (a hostile host could send them).
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _sorted_hosts(fleet):
+    return sorted(fleet["hosts"], key=lambda h: (STATUS_RANK[h["status"]], h["host"]))
+
+
+# --- JSON ------------------------------------------------------------------------------------------
+
+
+def render_json(fleet):
+    """Every host, every check and the raw kdump_info facts, as stable pretty JSON."""
+    return json.dumps(fleet, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# --- JUnit XML -------------------------------------------------------------------------------------
+
+
+def _xml_text(value):
+    return _XML_INVALID.sub("\ufffd", "" if value is None else str(value))
+
+
+def render_junit(fleet):
+    """One <testsuite> per host, one <testcase> per check (failure, error = unknown, skipped = not applicable).
+
+    The structure follows the JUnit XSD that Jenkins' xunit plugin validates against (junit-10.xsd).
+    """
+    hosts = fleet["hosts"]
+
+    def count(host, result):
+        return sum(1 for c in host["checks"] if c["result"] == result)
+
+    root = ET.Element(
+        "testsuites",
+        name="kdump.fleet readiness audit",
+        tests=str(sum(len(h["checks"]) for h in hosts)),
+        failures=str(sum(count(h, FAIL) for h in hosts)),
+        errors=str(sum(count(h, UNKNOWN) for h in hosts)),
+        time="0",
+    )
+    for host in hosts:
+        name = _xml_text(host["host"])
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=name,
+            tests=str(len(host["checks"])),
+            failures=str(count(host, FAIL)),
+            errors=str(count(host, UNKNOWN)),
+            skipped=str(count(host, NOT_APPLICABLE)),
+            time="0",
+            timestamp=fleet["generated"],
+            hostname=name,
+            package="kdump.fleet.audit",
+        )
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="status", value=host["status"])
+        for check in host["checks"]:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name="%s %s" % (check["id"], check["title"]),
+                classname="kdump.fleet.audit",
+                time="0",
+            )
+            message = _xml_text(check["finding"])
+            fix = _xml_text("remediation: %s" % check["remediation"]) if check["remediation"] else None
+            if check["result"] == FAIL:
+                ET.SubElement(case, "failure", type=check["severity"], message=message).text = fix
+            elif check["result"] == UNKNOWN:
+                ET.SubElement(case, "error", type="unknown", message=message).text = fix
+            elif check["result"] == NOT_APPLICABLE:
+                ET.SubElement(case, "skipped", message=message)
+    if hasattr(ET, "indent"):  # Python 3.9+; older controllers get one long line
+        ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# --- Markdown --------------------------------------------------------------------------------------
+
+_MD_ESCAPES = {
+    "\\": "\\\\",
+    "`": "\\`",
+    "*": "\\*",
+    "[": "\\[",
+    "]": "\\]",
+    "|": "\\|",
+    "<": "&lt;",
+    ">": "&gt;",
+    "&": "&amp;",
+}
+
+
+def md_escape(value):
+    """Text safe inside a Markdown paragraph, list item or table cell: no HTML, links, code or new blocks."""
+    text = " ".join(str(value).split())  # a newline could start a new block
+    return "".join(_MD_ESCAPES.get(char, char) for char in text)
+
+
+def _percent(part, total):
+    return "%.1f %%" % (100.0 * part / total) if total else "0.0 %"
+
+
+def render_markdown(fleet, max_hosts=None, report_paths=None):
+    """Fleet counts, failing checks, then not-ready and degraded hosts with their reasons.
+
+    max_hosts caps how many hosts are listed (the printed summary); None lists all (the saved file).
+    """
+    summary = fleet["summary"]
+    total = summary["total"]
+    lines = [
+        "# kdump readiness audit",
+        "",
+        "%s. Generated %s." % (gate_message(summary), fleet["generated"]),
+        "",
+        "| status | hosts | share |",
+        "|:--|--:|--:|",
+    ]
+    for status in (READY, DEGRADED, NOT_READY):
+        lines.append("| %s | %d | %s |" % (STATUS_LABELS[status], summary[status], _percent(summary[status], total)))
+
+    catalogue = {entry["id"]: entry for entry in fleet["catalogue"]}
+    if summary["checks"]:
+        lines += ["", "## Failing checks", "", "| check | severity | failed | unknown | fix |", "|:--|:--|--:|--:|:--|"]
+        for check_id, counts in summary["checks"].items():
+            entry = catalogue[check_id]
+            lines.append(
+                "| %s %s | %s | %d | %d | %s |"
+                % (check_id, entry["title"], entry["severity"], counts[FAIL], counts[UNKNOWN], entry["remediation"])
+            )
+
+    listed = 0
+    for status in (NOT_READY, DEGRADED):
+        hosts = [h for h in _sorted_hosts(fleet) if h["status"] == status]
+        if not hosts:
+            continue
+        lines += ["", "## %s hosts (%d)" % (STATUS_LABELS[status].capitalize(), len(hosts)), ""]
+        for host in hosts:
+            if max_hosts is not None and listed >= max_hosts:
+                lines.append(
+                    "- ... and %d more %s hosts (see the JSON or HTML report)"
+                    % (len(hosts) - hosts.index(host), STATUS_LABELS[status])
+                )
+                break
+            listed += 1
+            lines.append("- **%s**" % md_escape(host["host"]))
+            lines += ["  - %s" % md_escape(reason) for reason in host["reasons"]]
+
+    if report_paths:
+        lines += ["", "## Reports", ""]
+        lines += ["- %s: %s" % (fmt, md_escape(path)) for fmt, path in report_paths.items()]
+    return "\n".join(lines) + "\n"
+
+
+# --- HTML ------------------------------------------------------------------------------------------
+
+_STYLE = """
+:root { --ready: #1a7f37; --degraded: #b35900; --not-ready: #c62828; --line: #d0d7de; --muted: #57606a; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem;
+  padding: 0 1rem; color: #1f2328; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid var(--line); padding-bottom: .3rem; }
+.meta { color: var(--muted); margin-top: 0; }
+.gate { display: inline-block; padding: .3rem .7rem; border-radius: 6px; font-weight: 600; color: #fff; }
+.gate.passed { background: var(--ready); } .gate.failed { background: var(--not-ready); }
+.summary { display: flex; flex-wrap: wrap; gap: 2rem; align-items: center; }
+.counts { display: flex; gap: 1rem; }
+.count { border: 1px solid var(--line); border-radius: 8px; padding: .6rem 1rem; min-width: 6rem; }
+.count b { display: block; font-size: 1.8rem; }
+.count.ready b { color: var(--ready); } .count.degraded b { color: var(--degraded); }
+.count.not_ready b { color: var(--not-ready); }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; }
+th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit; }
+th[aria-sort=ascending] button::after { content: " \\25B2"; }
+th[aria-sort=descending] button::after { content: " \\25BC"; }
+td.num, th.num { text-align: right; }
+.badge { display: inline-block; border-radius: 999px; padding: 0 .6rem; color: #fff; font-size: .85rem;
+  white-space: nowrap; }
+.badge.ready, .badge.pass { background: var(--ready); } .badge.degraded { background: var(--degraded); }
+.badge.not_ready, .badge.fail { background: var(--not-ready); }
+.badge.unknown { background: #6e40c9; } .badge.not_applicable { background: #8c959f; }
+details.host { border: 1px solid var(--line); border-radius: 8px; margin: .6rem 0; padding: .4rem .8rem; }
+details.host > summary { cursor: pointer; font-weight: 600; }
+details.host table { margin-top: .5rem; font-size: .92rem; }
+details.host td:first-child { white-space: nowrap; }
+pre { background: #f6f8fa; padding: .6rem; overflow: auto; font-size: .8rem; }
+.muted { color: var(--muted); }
+"""
+
+_SCRIPT = """
+(function () {
+  "use strict";
+  var table = document.getElementById("host-table");
+  if (!table) { return; }
+  var body = table.tBodies[0];
+
+  function sortValue(row, index, numeric) {
+    var cell = row.cells[index];
+    var raw = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
+    return numeric ? parseFloat(raw) : raw.toLowerCase();
+  }
+
+  function sortBy(button, descending) {
+    var header = button.parentNode;
+    var index = header.cellIndex;
+    var numeric = header.getAttribute("data-type") === "number";
+    var rows = Array.prototype.slice.call(body.rows);
+    var position = new Map();
+    rows.forEach(function (row, i) { position.set(row, i); });
+    rows.sort(function (a, b) {
+      var x = sortValue(a, index, numeric);
+      var y = sortValue(b, index, numeric);
+      var order = numeric ? x - y : x.localeCompare(y);
+      if (descending) { order = -order; }
+      return order || position.get(a) - position.get(b);
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) { cell.removeAttribute("aria-sort"); });
+    header.setAttribute("aria-sort", descending ? "descending" : "ascending");
+    table.setAttribute("data-sorted-by", button.getAttribute("data-key") + (descending ? ":desc" : ":asc"));
+  }
+
+  Array.prototype.forEach.call(table.querySelectorAll("thead button[data-key]"), function (button) {
+    button.addEventListener("click", function () {
+      sortBy(button, button.parentNode.getAttribute("aria-sort") === "ascending");
+    });
+  });
+
+  // "#sort=kernel" or "#sort=-reserved" opens the table sorted: shareable links.
+  var wanted = /(?:^#|&)sort=(-?)([a-z_]+)/.exec(window.location.hash);
+  if (wanted) {
+    var button = table.querySelector('thead button[data-key="' + wanted[2] + '"]');
+    if (button) {
+      table.tHead.rows[0].cells[button.parentNode.cellIndex].removeAttribute("aria-sort");
+      button.click();
+      if (wanted[1]) { button.click(); }
+    }
+  }
+})();
+"""
+
+# key, label, numeric
+_COLUMNS = (
+    ("host", "Host", False),
+    ("status", "Status", True),
+    ("required_failed", "Required failed", True),
+    ("advisory_failed", "Advisory failed", True),
+    ("unknown", "Unknown", True),
+    ("distribution", "Distribution", False),
+    ("kernel", "Kernel", False),
+    ("reserved", "Reserved", True),
+    ("reason", "First reason", False),
+)
+
+
+def _csp_hash(text):
+    return "'sha256-%s'" % base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def _e(value):
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _badge(kind, label=None):
+    return '<span class="badge %s">%s</span>' % (_e(kind), _e(label or kind.replace("_", " ")))
+
+
+def _chart(summary):
+    """Inline SVG bar chart of ready / degraded / not ready."""
+    total = summary["total"] or 1
+    width, bar_x, bar_max, row = 520, 96, 320, 34
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" viewBox="0 0 %d %d" '
+        'aria-labelledby="chart-title">' % (width, row * 3 + 6, width, row * 3 + 6),
+        '<title id="chart-title">Fleet readiness: %d ready, %d degraded, %d not ready</title>'
+        % (summary[READY], summary[DEGRADED], summary[NOT_READY]),
+    ]
+    colours = {READY: "#1a7f37", DEGRADED: "#b35900", NOT_READY: "#c62828"}
+    for i, status in enumerate((READY, DEGRADED, NOT_READY)):
+        y = i * row + 4
+        length = round(bar_max * summary[status] / total, 1)
+        parts.append(
+            '<text x="0" y="%d" font-size="14" dominant-baseline="middle">%s</text>' % (y + 12, STATUS_LABELS[status])
+        )
+        parts.append('<rect x="%d" y="%d" width="%d" height="24" rx="4" fill="#eaeef2"/>' % (bar_x, y, bar_max))
+        parts.append(
+            '<rect class="bar-%s" x="%d" y="%d" width="%s" height="24" rx="4" fill="%s"/>'
+            % (status, bar_x, y, length, colours[status])
+        )
+        parts.append(
+            '<text x="%d" y="%d" font-size="14" dominant-baseline="middle">%d (%s)</text>'
+            % (bar_x + bar_max + 10, y + 12, summary[status], _percent(summary[status], summary["total"]))
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _host_row(index, host):
+    facts = host["facts"] or {}
+    checks = host["checks"]
+    distribution = facts.get("distribution") if isinstance(facts.get("distribution"), dict) else {}
+    dist_text = " ".join(str(distribution.get(k) or "") for k in ("id", "version")).strip()
+    reserved = reserved_bytes(facts)
+    reserved_known = reserved is not None
+    values = {
+        "required_failed": sum(1 for c in checks if c["result"] == FAIL and c["severity"] == "required"),
+        "advisory_failed": sum(1 for c in checks if c["result"] == FAIL and c["severity"] == "advisory"),
+        "unknown": sum(1 for c in checks if c["result"] == UNKNOWN),
+    }
+    cells = [
+        '<td data-sort="%s"><a href="#host-%d">%s</a></td>' % (_e(host["host"]), index, _e(host["host"])),
+        '<td data-sort="%d">%s</td>'
+        % (STATUS_RANK[host["status"]], _badge(host["status"], STATUS_LABELS[host["status"]])),
+        '<td class="num">%d</td>' % values["required_failed"],
+        '<td class="num">%d</td>' % values["advisory_failed"],
+        '<td class="num">%d</td>' % values["unknown"],
+        "<td>%s</td>" % _e(dist_text or "-"),
+        "<td>%s</td>" % _e(facts.get("kernel") or "-"),
+        '<td class="num" data-sort="%d">%s</td>'
+        % (reserved if reserved_known else -1, _e(format_bytes(reserved) if reserved_known else "-")),
+        "<td>%s</td>" % _e(host["reasons"][0] if host["reasons"] else ""),
+    ]
+    return '<tr data-host="%s" data-status="%s">%s</tr>' % (_e(host["host"]), _e(host["status"]), "".join(cells))
+
+
+def _host_detail(index, host):
+    rows = []
+    for check in host["checks"]:
+        rows.append(
+            "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
+            % (
+                _e(check["id"]),
+                _e(check["title"]),
+                _e(check["severity"]),
+                _badge(check["result"]),
+                _e(check["finding"]),
+                _e(check["remediation"]),
+            )
+        )
+    facts = json.dumps(host["facts"], indent=2, sort_keys=True, ensure_ascii=False) if host["facts"] else "null"
+    error = '<p class="muted">%s</p>' % _e(host["error"]) if host["error"] else ""
+    return (
+        '<details class="host" id="host-%d"%s><summary>%s %s</summary>%s'
+        "<table><thead><tr><th>ID</th><th>Check</th><th>Severity</th><th>Result</th><th>Finding</th>"
+        "<th>Remediation</th></tr></thead><tbody>%s</tbody></table>"
+        "<details><summary>kdump_info facts</summary><pre>%s</pre></details></details>"
+        % (
+            index,
+            "" if host["status"] == READY else " open",
+            _e(host["host"]),
+            _badge(host["status"], STATUS_LABELS[host["status"]]),
+            error,
+            "".join(rows),
+            _e(facts),
+        )
+    )
+
+
+def render_html(fleet):
+    """A single self-contained page: summary, SVG chart, sortable host table, per-host detail.
+
+    Every host-provided string is HTML-escaped, and a Content-Security-Policy lets only this page's own
+    script and style run, so even a missed escape could not load or execute anything.
+    """
+    summary = fleet["summary"]
+    hosts = _sorted_hosts(fleet)
+    csp = "default-src 'none'; style-src %s; script-src %s; img-src data:" % (_csp_hash(_STYLE), _csp_hash(_SCRIPT))
+    headers = "".join(
+        '<th%s data-type="%s"%s><button type="button" data-key="%s">%s</button></th>'
+        % (
+            ' class="num"' if numeric and key not in ("status",) else "",
+            "number" if numeric else "text",
+            ' aria-sort="ascending"' if key == "status" else "",
+            key,
+            label,
+        )
+        for key, label, numeric in _COLUMNS
+    )
+    gate_class = "passed" if summary["gate_passed"] else "failed"
+    counts = "".join(
+        '<div class="count %s"><b>%d</b>%s</div>' % (status, summary[status], STATUS_LABELS[status])
+        for status in (READY, DEGRADED, NOT_READY)
+    )
+    body = [
+        "<h1>kdump readiness audit</h1>",
+        '<p class="meta">Generated %s &middot; %d hosts</p>' % (_e(fleet["generated"]), summary["total"]),
+        '<p class="gate %s" id="gate">%s</p>' % (gate_class, _e(gate_message(summary))),
+        '<section class="summary"><div class="counts" id="counts">%s</div>%s</section>' % (counts, _chart(summary)),
+        "<h2>Hosts</h2>",
+        '<p class="muted">Click a column header to sort.</p>',
+        '<table id="host-table" data-sorted-by="status:asc"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
+        % (headers, "".join(_host_row(i, h) for i, h in enumerate(hosts))),
+        "<h2>Host details</h2>",
+        "".join(_host_detail(i, h) for i, h in enumerate(hosts)),
+    ]
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="%s">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>kdump readiness audit</title><style>%s</style></head>"
+        "<body>%s<script>%s</script></body></html>\n" % (_e(csp), _STYLE, "".join(body), _SCRIPT)
+    )
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+RENDERERS = {"json": render_json, "junit": render_junit, "markdown": render_markdown, "html": render_html}
+
+
+def _write_atomically(path, text):
+    directory = os.path.dirname(path)
+    handle, temporary = tempfile.mkstemp(prefix=".kdump-audit-", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def write_reports(fleet, directory, formats=FORMATS):
+    """Write the chosen formats into directory (created if needed); returns {format: absolute path}."""
+    directory = os.path.abspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    paths = {}
+    for fmt in FORMATS:
+        if fmt in formats:
+            path = os.path.join(directory, FILE_NAMES[fmt])
+            _write_atomically(path, RENDERERS[fmt](fleet))
+            paths[fmt] = path
+    return paths

@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The crashkernel= grammar: parse, validate, evaluate, render (private to the collection)."""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import re
+from typing import List, NamedTuple, Optional, Tuple
+
+# Suffixes the kernel's memparse() takes for a crashkernel size (case-insensitive).
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+# A leading 0 means octal to the kernel's memparse(); refuse it rather than guess.
+_SIZE_RE = re.compile(r"^(0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)([A-Za-z]?)$")
+_PREFIX = "crashkernel="
+
+# What `kdumpctl get-default-crashkernel` answers on EL9 (kexec-tools / kdump-utils
+# kdump-lib.sh, kdump_get_arch_recommend_crashkernel, before the 2025 change that moved
+# the lowest boundary to 2G for Fedora 42+/EL10). Arch aliases map dpkg names.
+RECOMMENDED_RANGES = {
+    "x86_64": "1G-4G:192M,4G-64G:256M,64G-:512M",
+    "s390x": "1G-4G:192M,4G-64G:256M,64G-:512M",
+    "aarch64": "1G-4G:256M,4G-64G:320M,64G-:576M",
+    "ppc64le": "2G-4G:384M,4G-16G:512M,16G-64G:1G,64G-128G:2G,128G-:4G",
+}
+_ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64", "ppc64el": "ppc64le"}
+
+
+class CrashkernelError(ValueError):
+    """A crashkernel value that the kernel would not accept (or that we refuse)."""
+
+
+class MemoryRange(NamedTuple):
+    """One ``start-[end]:size`` entry; ``end`` None means open-ended."""
+
+    start: int
+    end: Optional[int]
+    size: int
+
+
+class Crashkernel(NamedTuple):
+    """A parsed crashkernel value; equal values render to the same canonical text.
+
+    Exactly one of ``size`` (plain or ``,high``) and ``ranges`` is set.
+    ``low`` is only set together with ``high``.
+    """
+
+    size: Optional[int] = None
+    ranges: Tuple[MemoryRange, ...] = ()
+    offset: Optional[int] = None
+    high: bool = False
+    low: Optional[int] = None
+
+    def size_for(self, memory_bytes: int) -> int:
+        """Bytes reserved on a host with ``memory_bytes`` of RAM; 0 when nothing would be.
+
+        Mirrors the kernel (kernel/crash_reserve.c): ranges are compared against total
+        system RAM, start inclusive, end exclusive, first match wins; a range whose size
+        is not below system RAM makes the whole value invalid. A ``,low`` size is added
+        to the ``,high`` one (the kernel reserves both); without ``,low`` the kernel adds
+        an arch-dependent default low area that is not counted here.
+        """
+        if self.ranges:
+            for entry in self.ranges:
+                if entry.size >= memory_bytes:
+                    return 0
+                if memory_bytes >= entry.start and (entry.end is None or memory_bytes < entry.end):
+                    return entry.size
+            return 0
+        total = (self.size or 0) + (self.low or 0)
+        return total if total < memory_bytes else 0
+
+    def render(self) -> str:
+        """Canonical value text, e.g. ``1G-4G:192M,4G-:256M`` or ``512M,high 128M,low``."""
+        if self.ranges:
+            text = ",".join(
+                "{0}-{1}:{2}".format(
+                    format_size(r.start), "" if r.end is None else format_size(r.end), format_size(r.size)
+                )
+                for r in self.ranges
+            )
+        else:
+            text = format_size(self.size or 0)
+        if self.offset is not None:
+            text += "@" + format_size(self.offset)
+        if self.high:
+            text += ",high"
+            if self.low is not None:
+                text += " {0},low".format(format_size(self.low))
+        return text
+
+    def kernel_args(self) -> List[str]:
+        """The kernel command line words, e.g. ``['crashkernel=512M,high', 'crashkernel=128M,low']``."""
+        return [_PREFIX + part for part in self.render().split()]
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a memparse-style size: ``256M``, ``1G``, ``0x1000000``, ``4096`` (bytes)."""
+    match = _SIZE_RE.match(text.strip())
+    if not match or match.group(2).upper() not in _UNITS:
+        raise CrashkernelError("invalid size '{0}' (use a number with K, M, G or T)".format(text))
+    return int(match.group(1), 0) * _UNITS[match.group(2).upper()]
+
+
+def format_size(nbytes: int) -> str:
+    """The shortest exact text for ``nbytes``: ``268435456`` -> ``256M``, ``1536M`` stays."""
+    for suffix in ("T", "G", "M", "K"):
+        unit = _UNITS[suffix]
+        if nbytes and nbytes % unit == 0:
+            return "{0}{1}".format(nbytes // unit, suffix)
+    return str(nbytes)
+
+
+def _size(text: str, what: str, whole: str) -> int:
+    try:
+        return parse_size(text)
+    except CrashkernelError:
+        raise CrashkernelError("invalid crashkernel {0} '{1}' in '{2}'".format(what, text, whole)) from None
+
+
+def _parse_ranges(body: str, whole: str) -> Tuple[MemoryRange, ...]:
+    ranges = []
+    for entry in body.split(","):
+        if not entry:
+            raise CrashkernelError("empty range in crashkernel value '{0}'".format(whole))
+        bounds, colon, size_text = entry.partition(":")
+        start_text, dash, end_text = bounds.partition("-")
+        if not colon or not dash or not size_text:
+            raise CrashkernelError(
+                "invalid crashkernel range '{0}' in '{1}' (expected start-[end]:size)".format(entry, whole)
+            )
+        start = _size(start_text, "range start", whole)
+        end = _size(end_text, "range end", whole) if end_text else None
+        size = _size(size_text, "size", whole)
+        if end is not None and start >= end:
+            raise CrashkernelError("crashkernel range '{0}' in '{1}' must start below its end".format(entry, whole))
+        if ranges:
+            previous = ranges[-1]
+            if previous.end is None or start < previous.end:
+                raise CrashkernelError(
+                    "crashkernel range '{0}' in '{1}' overlaps or comes before the range before it".format(entry, whole)
+                )
+        ranges.append(MemoryRange(start, end, size))
+    return tuple(ranges)
+
+
+def _parse_plain(part: str, whole: str) -> Crashkernel:
+    body, at, offset_text = part.partition("@")
+    if at and not offset_text:
+        raise CrashkernelError("missing crashkernel offset after '@' in '{0}'".format(whole))
+    offset = _size(offset_text, "offset", whole) if at else None
+    if ":" in body:
+        return Crashkernel(ranges=_parse_ranges(body, whole), offset=offset)
+    if "-" in body or "," in body:
+        raise CrashkernelError("invalid crashkernel size '{0}' in '{1}'".format(body, whole))
+    size = _size(body, "size", whole)
+    if size == 0:
+        raise CrashkernelError("crashkernel size is 0 in '{0}'; use state=absent to remove it".format(whole))
+    return Crashkernel(size=size, offset=offset)
+
+
+def _parse_suffixed(body: str, suffix: str, whole: str) -> int:
+    if "@" in body or ":" in body or "," in body:
+        raise CrashkernelError(
+            "crashkernel ',{0}' takes a plain size (no ranges or offset): '{1}' in '{2}'".format(suffix, body, whole)
+        )
+    size = _size(body, "size", whole)
+    if size == 0:
+        raise CrashkernelError("crashkernel ',{0}' size is 0 in '{1}'".format(suffix, whole))
+    return size
+
+
+def parse(text: str) -> Crashkernel:
+    """Parse a crashkernel value (the part after ``crashkernel=``) or raise CrashkernelError.
+
+    Accepts ``256M``, ``256M@16M``, ``1G-4G:192M,4G-:256M[@offset]``, ``512M,high`` and
+    ``512M,high 128M,low`` (two whitespace-separated parts). A leading ``crashkernel=``
+    on a part is tolerated.
+    """
+    if text is None or not str(text).strip():
+        raise CrashkernelError("crashkernel value is empty")
+    whole = " ".join(str(text).split())
+    parts = [p[len(_PREFIX) :] if p.startswith(_PREFIX) else p for p in whole.split()]
+    if len(parts) > 2:
+        raise CrashkernelError(
+            "crashkernel value '{0}' has {1} parts; at most two ('X,high Y,low')".format(whole, len(parts))
+        )
+    if any(p.lower() == "auto" for p in parts):
+        raise CrashkernelError(
+            "crashkernel 'auto' in '{0}' only worked on RHEL 7/8 kernels; use a size, 'recommended' "
+            "or (EL9+) 'default'".format(whole)
+        )
+    high = low = None
+    plain = []
+    for part in parts:
+        if part.endswith(",high"):
+            if high is not None:
+                raise CrashkernelError("crashkernel ',high' given twice in '{0}'".format(whole))
+            high = _parse_suffixed(part[: -len(",high")], "high", whole)
+        elif part.endswith(",low"):
+            if low is not None:
+                raise CrashkernelError("crashkernel ',low' given twice in '{0}'".format(whole))
+            low = _parse_suffixed(part[: -len(",low")], "low", whole)
+        else:
+            plain.append(part)
+    if low is not None and high is None:
+        raise CrashkernelError("crashkernel ',low' in '{0}' needs a ',high' part".format(whole))
+    if plain and high is not None:
+        raise CrashkernelError("crashkernel '{0}' mixes a plain value with ',high'; use one form".format(whole))
+    if len(plain) > 1:
+        raise CrashkernelError("crashkernel '{0}' has two plain values; give one".format(whole))
+    if high is not None:
+        return Crashkernel(size=high, high=True, low=low)
+    return _parse_plain(plain[0], whole)
+
+
+def find_in_cmdline(cmdline: str) -> Optional[str]:
+    """The crashkernel value(s) on a kernel command line, space-joined; None when absent."""
+    values = [word[len(_PREFIX) :] for word in (cmdline or "").split() if word.startswith(_PREFIX)]
+    return " ".join(values) if values else None
+
+
+def recommended_range(arch: str = "x86_64") -> str:
+    """The EL9 default range string for ``arch`` (see RECOMMENDED_RANGES)."""
+    key = _ARCH_ALIASES.get(arch, arch)
+    if key not in RECOMMENDED_RANGES:
+        raise CrashkernelError(
+            "no recommended crashkernel for architecture '{0}'; known: {1}; set an explicit size".format(
+                arch, ", ".join(sorted(RECOMMENDED_RANGES))
+            )
+        )
+    return RECOMMENDED_RANGES[key]
+
+
+def recommended(memory_bytes: int, arch: str = "x86_64") -> str:
+    """The size the EL9 default table gives a host with ``memory_bytes`` of RAM.
+
+    x86_64/s390x: below 4G 192M, 4G-64G 256M, 64G and more 512M.
+    aarch64: 256M / 320M / 576M at the same boundaries.
+    ppc64le: 2G-4G 384M, 4G-16G 512M, 16G-64G 1G, 64G-128G 2G, from 128G 4G.
+    Below the lowest boundary (where kdumpctl would reserve nothing) the smallest
+    entry is returned, so a small host still gets a usable reservation.
+    """
+    table = parse(recommended_range(arch))
+    size = table.size_for(memory_bytes)
+    if size == 0:
+        size = min(entry.size for entry in table.ranges)
+    return format_size(size)

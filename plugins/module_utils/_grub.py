@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""GRUB drop-in rendering and effective command line reading, Debian/Ubuntu (private to the collection)."""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import re
+import shlex
+from typing import Callable, Dict, List, Optional
+
+from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import find_in_cmdline
+
+DEFAULT_DROPIN_PATH = "/etc/default/grub.d/zz-kdump-fleet.cfg"
+CMDLINE_VARIABLES = ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT")
+_EFI_GRUB2_CONFIGS = (
+    "/boot/efi/EFI/redhat/grub.cfg",
+    "/boot/efi/EFI/centos/grub.cfg",
+    "/boot/efi/EFI/rocky/grub.cfg",
+    "/boot/efi/EFI/almalinux/grub.cfg",
+    "/boot/efi/EFI/fedora/grub.cfg",
+)
+MANAGED_MARKER = "# Managed by kdump.fleet (kdump.fleet.crashkernel)"
+
+# A rendered crashkernel value only holds these; anything else must never reach the shell.
+_SAFE_VALUE = re.compile(r"^[0-9A-Za-z@:,\- ]+$")
+
+# grub-mkconfig sources this file with /bin/sh after /etc/default/grub and every
+# grub.d/*.cfg before it (Debian's kdump-tools.cfg appends crashkernel=384M-:128M).
+# sed is used instead of a for-loop over words so no word is ever glob-expanded.
+_STRIP_FUNCTION = """\
+kdump_fleet_strip_crashkernel() {
+    printf ' %s\\n' "$1" | sed -e 's/[[:space:]]crashkernel=[^[:space:]]*//g' \\
+        -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'
+}
+"""
+
+
+def render_dropin(value: Optional[str]) -> str:
+    """Text of the drop-in: strip every crashkernel= word, then append ``value`` if given.
+
+    ``value`` is a canonical crashkernel value (``Crashkernel.render()``), e.g.
+    ``512M,high 128M,low``; None renders a drop-in that only strips.
+    """
+    lines = [
+        MANAGED_MARKER + "; local changes are overwritten.",
+        "# Sourced by grub-mkconfig (/bin/sh) after /etc/default/grub and the grub.d files",
+        "# sorted before it: removes every crashkernel= word so that only ours is used.",
+        _STRIP_FUNCTION.rstrip("\n"),
+        'GRUB_CMDLINE_LINUX="$(kdump_fleet_strip_crashkernel "$GRUB_CMDLINE_LINUX")"',
+        'GRUB_CMDLINE_LINUX_DEFAULT="$(kdump_fleet_strip_crashkernel "$GRUB_CMDLINE_LINUX_DEFAULT")"',
+    ]
+    if value is not None:
+        if not _SAFE_VALUE.match(value):
+            raise ValueError("refusing to write crashkernel value {0!r} into a shell file".format(value))
+        words = " ".join("crashkernel=" + part for part in value.split())
+        lines.append(
+            'GRUB_CMDLINE_LINUX_DEFAULT="${{GRUB_CMDLINE_LINUX_DEFAULT:+$GRUB_CMDLINE_LINUX_DEFAULT }}{0}"'.format(
+                words
+            )
+        )
+    lines.append("unset -f kdump_fleet_strip_crashkernel")
+    return "\n".join(lines) + "\n"
+
+
+def effective_cmdline_script(etc_default: str = "/etc/default") -> str:
+    """A /bin/sh script printing both GRUB cmdline variables as grub-mkconfig will see them.
+
+    It sources ``<etc_default>/grub`` then ``<etc_default>/grub.d/*.cfg`` in glob order,
+    like Debian's grub-mkconfig; anything those files print goes to stderr.
+    """
+    base = etc_default.rstrip("/") or "/"
+    grub = shlex.quote(base + "/grub")
+    dropins = shlex.quote(base + "/grub.d") + "/*.cfg"
+    return (
+        "GRUB_CMDLINE_LINUX=; GRUB_CMDLINE_LINUX_DEFAULT=\n"
+        "{{\n"
+        "if [ -f {grub} ]; then . {grub}; fi\n"
+        'for kdump_fleet_cfg in {dropins}; do if [ -e "$kdump_fleet_cfg" ]; then . "$kdump_fleet_cfg"; fi; done\n'
+        "}} >&2\n"
+        "printf 'GRUB_CMDLINE_LINUX=%s\\n' \"$GRUB_CMDLINE_LINUX\"\n"
+        "printf 'GRUB_CMDLINE_LINUX_DEFAULT=%s\\n' \"$GRUB_CMDLINE_LINUX_DEFAULT\"\n"
+    ).format(grub=grub, dropins=dropins)
+
+
+def parse_effective_output(stdout: str) -> Dict[str, str]:
+    """The two variables from the output of effective_cmdline_script()."""
+    found = {name: "" for name in CMDLINE_VARIABLES}
+    for line in stdout.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name in found:
+            found[name] = value
+    return found
+
+
+def effective_crashkernel(stdout: str) -> Optional[str]:
+    """The crashkernel value(s) a normal GRUB entry gets (LINUX then LINUX_DEFAULT)."""
+    variables = parse_effective_output(stdout)
+    return find_in_cmdline(" ".join(variables[name] for name in CMDLINE_VARIABLES))
+
+
+def regenerate_argv(
+    get_bin_path: Callable[[str], Optional[str]], path_exists: Callable[[str], bool]
+) -> Optional[List[str]]:
+    """The command that rewrites grub.cfg: update-grub, else grub-mkconfig / grub2-mkconfig.
+
+    None when none of them is installed.
+    """
+    update_grub = get_bin_path("update-grub")
+    if update_grub:
+        return [update_grub]
+    mkconfig = get_bin_path("grub-mkconfig")
+    if mkconfig:
+        return [mkconfig, "-o", "/boot/grub/grub.cfg"]
+    mkconfig2 = get_bin_path("grub2-mkconfig")
+    if mkconfig2:
+        target = "/boot/grub2/grub.cfg"
+        if not path_exists(target):
+            # Before EL9 an EFI system's real config lived on the ESP.
+            for efi in _EFI_GRUB2_CONFIGS:
+                if path_exists(efi):
+                    target = efi
+                    break
+        return [mkconfig2, "-o", target]
+    return None

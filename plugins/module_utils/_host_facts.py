@@ -1,0 +1,339 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parsers for host facts (/proc, os-release, systemctl, dpkg/rpm, kdump tools); private to the collection."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import stat
+
+# ID / ID_LIKE values of /etc/os-release that decide the distribution family.
+DEBIAN_IDS = ("debian", "ubuntu")
+REDHAT_IDS = ("rhel", "centos", "fedora", "almalinux", "rocky", "ol")
+
+# Query formats, kept here next to the parsers that read their output.
+DPKG_QUERY_FORMAT = "${Package}\\t${Status}\\t${Version}\\n"
+RPM_QUERY_FORMAT = "%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n"
+SYSTEMCTL_PROPERTIES = "LoadState,ActiveState,UnitFileState,SubState"
+
+_IOMEM_LINE = re.compile(r"^(?P<indent>\s*)(?P<start>[0-9a-fA-F]+)-(?P<end>[0-9a-fA-F]+)\s+:\s+(?P<name>.*?)\s*$")
+_DEBIAN_DUMP_DIR = re.compile(r"^\d{12}$")
+_REDHAT_DUMP_FILES = ("vmcore", "vmcore.flat")
+
+
+# --- /etc/os-release -------------------------------------------------------
+
+
+def parse_os_release(text):
+    """Return the KEY=value pairs of an os-release(5) file, values unquoted."""
+    values = {}
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, raw = line.split("=", 1)
+        try:
+            words = shlex.split(raw)
+        except ValueError:  # unbalanced quote: keep the raw text rather than lose the line
+            words = [raw.strip("\"'")]
+        values[key.strip()] = " ".join(words)
+    return values
+
+
+def distribution(os_release):
+    """The ``distribution`` fact: id, version and codename from parsed os-release values."""
+    return {
+        "id": os_release.get("ID") or None,
+        "version": os_release.get("VERSION_ID") or None,
+        "codename": os_release.get("VERSION_CODENAME") or None,
+    }
+
+
+def family(os_release):
+    """``debian``, ``redhat`` or ``unknown``, from ID first and then ID_LIKE."""
+    candidates = [os_release.get("ID", "")] + os_release.get("ID_LIKE", "").split()
+    for candidate in candidates:
+        if candidate in DEBIAN_IDS:
+            return "debian"
+        if candidate in REDHAT_IDS:
+            return "redhat"
+    return "unknown"
+
+
+# --- /proc/meminfo and /proc/iomem -----------------------------------------
+
+
+def parse_meminfo(text):
+    """Return /proc/meminfo as {key: int}; ``kB`` values are converted to bytes."""
+    values = {}
+    for line in text.splitlines():
+        if ":" not in line:
+            continue
+        key, rest = line.split(":", 1)
+        parts = rest.split()
+        if not parts or not parts[0].isdigit():
+            continue
+        number = int(parts[0])
+        if len(parts) > 1 and parts[1] == "kB":
+            number *= 1024
+        values[key.strip()] = number
+    return values
+
+
+def parse_iomem(text):
+    """Return the regions of /proc/iomem as dicts: start, end, size, name, depth (nesting level)."""
+    regions = []
+    indents = []  # indent widths of the open parents, to turn indentation into depth
+    for line in text.splitlines():
+        match = _IOMEM_LINE.match(line)
+        if not match:
+            continue
+        indent = len(match.group("indent"))
+        while indents and indents[-1] >= indent:
+            indents.pop()
+        depth = len(indents)
+        indents.append(indent)
+        start = int(match.group("start"), 16)
+        end = int(match.group("end"), 16)
+        regions.append(
+            {"start": start, "end": end, "size": end - start + 1, "name": match.group("name"), "depth": depth}
+        )
+    return regions
+
+
+def summarize_iomem(text):
+    """Crash kernel region and System RAM total from /proc/iomem.
+
+    Without root the kernel prints every address as zero; then ``masked`` is true and the
+    sizes are unknown (None). The largest ``Crash kernel`` region is reported (a second,
+    low region exists with ``crashkernel=X,high``); ``crash_kernel_regions`` counts them all.
+    System RAM is summed over the outermost ``System RAM`` regions only, so nested
+    duplicates are not counted twice; None when the listing has none (empty file).
+    """
+    regions = parse_iomem(text)
+    masked = bool(regions) and all(r["start"] == 0 and r["end"] == 0 for r in regions)
+    crash = [r for r in regions if r["name"] == "Crash kernel"]
+    summary = {"masked": masked, "crash_kernel": None, "crash_kernel_regions": len(crash), "system_ram_bytes": None}
+    if crash:
+        largest = max(crash, key=lambda r: r["size"])
+        summary["crash_kernel"] = (
+            {"start": None, "end": None, "size": None}
+            if masked
+            else {"start": largest["start"], "end": largest["end"], "size": largest["size"]}
+        )
+    if not masked:
+        summary["system_ram_bytes"] = _outermost_total(regions, "System RAM") or None
+    return summary
+
+
+def _outermost_total(regions, name):
+    total = 0
+    open_depths = []  # depths of the enclosing regions with this name
+    for region in regions:
+        while open_depths and open_depths[-1] >= region["depth"]:
+            open_depths.pop()
+        if region["name"] == name:
+            if not open_depths:
+                total += region["size"]
+            open_depths.append(region["depth"])
+    return total
+
+
+# --- systemctl ---------------------------------------------------------------
+
+
+def parse_systemctl_show(text):
+    """Service state from ``systemctl show -p LoadState,ActiveState,UnitFileState,SubState``.
+
+    Empty output (systemctl in a chroot prints nothing) gives None for every field.
+    """
+    props = {}
+    for line in text.splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            props[key.strip()] = value.strip()
+    load_state = props.get("LoadState") or None
+    unit_file_state = props.get("UnitFileState") or None
+    active_state = props.get("ActiveState") or None
+    if load_state is None:
+        return _service_state(None, None, None, None)
+    masked = load_state == "masked" or (unit_file_state or "").startswith("masked")
+    exists = load_state != "not-found" or masked
+    return _service_state(
+        exists=exists,
+        unit_file_state=unit_file_state,
+        active=None if active_state is None else active_state in ("active", "reloading"),
+        masked=masked,
+        sub_state=props.get("SubState") or None,
+    )
+
+
+def parse_systemctl_is_enabled(stdout, rc):
+    """Service state from ``systemctl --root=/ is-enabled UNIT`` (works without a running systemd).
+
+    It knows the unit file only: ``active`` stays None. A missing unit prints nothing and rc 1.
+    """
+    state = stdout.strip() or None
+    if state is None:
+        return _service_state(exists=False if rc != 0 else None, unit_file_state=None, active=None, masked=False)
+    return _service_state(exists=True, unit_file_state=state, active=None, masked=state.startswith("masked"))
+
+
+def _service_state(exists, unit_file_state, active, masked, sub_state=None):
+    enabled = None if unit_file_state is None else unit_file_state in ("enabled", "enabled-runtime")
+    if exists is False:
+        enabled = False
+        active = False if active is None else active
+    return {
+        "exists": exists,
+        "enabled": enabled,
+        "active": active,
+        "masked": masked,
+        "unit_file_state": unit_file_state,
+        "sub_state": sub_state,
+    }
+
+
+# --- package managers -------------------------------------------------------
+
+
+def parse_dpkg_query(text, names):
+    """Installed versions from ``dpkg-query -W -f='${Package}\\t${Status}\\t${Version}\\n' NAMES``.
+
+    Returns {name: version or None}; a package removed but not purged (config-files) is None.
+    """
+    versions = dict.fromkeys(names)
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) < 3:
+            continue
+        package, status, version = fields[0], fields[1], fields[2]
+        package = package.split(":", 1)[0]  # multi-arch names print as name:arch
+        if package in versions and status.split()[-1:] == ["installed"] and version:
+            versions[package] = version
+    return versions
+
+
+def parse_rpm_query(text, names):
+    """Installed versions from ``rpm -q --qf RPM_QUERY_FORMAT NAMES``.
+
+    Missing packages print ``package NAME is not installed`` and stay None.
+    """
+    versions = dict.fromkeys(names)
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 2 and fields[0] in versions and fields[1]:
+            versions[fields[0]] = fields[1]
+    return versions
+
+
+# --- kdump tools -------------------------------------------------------------
+
+
+def parse_kdump_config_show(text):
+    """Fields of Debian/Ubuntu ``kdump-config show``.
+
+    Returns the ``KEY: value`` settings as printed (``settings``) plus the parsed
+    ``crashkernel_addr`` (int or None), ``current_state``, ``ready`` (bool or None),
+    ``suggested_size`` and the recorded ``kexec_command`` (None when none is recorded).
+    """
+    settings = {}
+    result = {
+        "settings": settings,
+        "crashkernel_addr": None,
+        "current_state": None,
+        "ready": None,
+        "suggested_size": None,
+        "kexec_command": None,
+    }
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if not line or line[0].isspace() or ":" not in line:
+            continue
+        key, value = (part.strip() for part in line.split(":", 1))
+        if key == "crashkernel addr":
+            result["crashkernel_addr"] = int(value, 16) if re.match(r"^0x[0-9a-fA-F]+$", value) else None
+        elif key == "current state":
+            result["current_state"] = value or None
+            result["ready"] = value == "ready to kdump"
+        elif key == "crashkernel suggested size":
+            result["suggested_size"] = value or None
+        elif key == "kexec command":
+            following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            if following and following != "no kexec command recorded":
+                result["kexec_command"] = following
+        elif re.match(r"^[A-Z][A-Z0-9_]*$", key):
+            settings[key] = value
+    return result
+
+
+def parse_kdumpctl_status(text, rc=None):
+    """Fields of RHEL-family ``kdumpctl status``.
+
+    ``operational`` is True/False from the ``Kdump is [not] operational`` line (None if
+    absent), ``dump_mode`` comes from ``Dump mode is ...`` and ``messages`` holds every
+    line without the ``kdump:`` prefix. kdumpctl exits 3 when not operational.
+    """
+    messages = []
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if line.startswith("kdump:"):
+            line = line[len("kdump:") :].strip()
+        if line:
+            messages.append(line)
+    operational = None
+    dump_mode = None
+    for message in messages:
+        lowered = message.lower()
+        if lowered == "kdump is operational":
+            operational = True
+        elif lowered == "kdump is not operational":
+            operational = False
+        elif lowered.startswith("dump mode is "):
+            dump_mode = message[len("dump mode is ") :].strip() or None
+    if operational is None and rc == 3:
+        operational = False
+    return {"operational": operational, "dump_mode": dump_mode, "messages": messages}
+
+
+# --- dumps -----------------------------------------------------------------
+
+
+def find_dumps(listing, limit=None):
+    """Pick the vmcores out of a two-level listing of a dump directory, newest first.
+
+    ``listing`` holds one dict per file found one directory below the dump path:
+    ``dir`` (directory name), ``name`` (file name), ``path``, ``size``, ``mtime``,
+    ``mode`` and ``dir_mode`` (st_mode ints). Debian's kdump-tools writes
+    ``<YYYYMMDDHHMM>/dump.<YYYYMMDDHHMM>``; kdump-utils writes ``<ip>-<date>/vmcore``
+    (``vmcore.flat`` for flattened dumps). Partial files (``*-incomplete``) and kernel
+    logs are not dumps. ``world_readable`` means others can read the file: it has o+r
+    and its directory o+x. Returns {count, items (at most ``limit``), newest}.
+    """
+    items = []
+    for entry in listing:
+        if not _is_dump(entry["dir"], entry["name"]):
+            continue
+        mode = stat.S_IMODE(entry["mode"])
+        dir_mode = stat.S_IMODE(entry["dir_mode"])
+        items.append(
+            {
+                "path": entry["path"],
+                "mtime": entry["mtime"],
+                "size": entry["size"],
+                "mode": "%04o" % mode,
+                "dir_mode": "%04o" % dir_mode,
+                "world_readable": bool(mode & stat.S_IROTH) and bool(dir_mode & stat.S_IXOTH),
+            }
+        )
+    items.sort(key=lambda item: (item["mtime"], item["path"]), reverse=True)
+    count = len(items)
+    if limit is not None:
+        items = items[:limit]
+    return {"count": count, "items": items, "newest": items[0] if items else None}
+
+
+def _is_dump(directory, name):
+    if name in _REDHAT_DUMP_FILES:
+        return True
+    return bool(_DEBIAN_DUMP_DIR.match(directory)) and name == "dump." + directory

@@ -1,0 +1,565 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: crashkernel
+short_description: Read and set the crashkernel= kernel argument
+version_added: 0.1.0
+description:
+  - Sets, resets or removes the C(crashkernel=) boot argument that reserves memory for the
+    kdump capture kernel, and reports what is configured, what the running kernel booted
+    with and what is reserved now.
+  - The value is validated before anything on the host is touched; a bad value fails with
+    a message that quotes the bad part.
+  - On the RHEL family the boot entries are changed with C(grubby); on Debian/Ubuntu a GRUB
+    drop-in file is written and C(update-grub) (or C(grub-mkconfig)) regenerates C(grub.cfg).
+  - A new reservation only takes effect after a reboot; O(value) is compared with
+    C(/proc/cmdline) and RV(reboot_required) says so. This module never reboots.
+  - Memory used to evaluate ranges and C(recommended) is the sum of the C(System RAM)
+    regions of C(/proc/iomem) (what the kernel and C(kdumpctl) compare ranges against);
+    when that file is not readable (without root every address reads as zero) C(MemTotal) of
+    C(/proc/meminfo) is used, which is somewhat lower. RV(memory_source) says which.
+author:
+  - kdump.fleet maintainers (@kdump-fleet)
+options:
+  value:
+    description:
+      - The crashkernel value, without the C(crashkernel=) prefix.
+      - 'Any kernel syntax: V(256M), V(256M@16M), ranges V(1G-4G:192M,4G-64G:256M,64G-:512M)
+        with an optional V(@offset), V(512M,high) optionally followed by V(128M,low)
+        (two parts separated by a space). Suffixes K, M, G, T; no suffix means bytes.'
+      - V(recommended) picks the size the EL9 default table gives this host's memory and
+        architecture (the table C(kdumpctl get-default-crashkernel) prints on EL9)
+        - x86_64 and s390x V(1G-4G:192M,4G-64G:256M,64G-:512M);
+        aarch64 V(1G-4G:256M,4G-64G:320M,64G-:576M);
+        ppc64le V(2G-4G:384M,4G-16G:512M,16G-64G:1G,64G-128G:2G,128G-:4G).
+        Below the lowest boundary the smallest size of the table is used.
+        Newer kdump-utils (Fedora 42+, EL10) start at 2G (V(2G-64G:256M,64G-:512M) on x86_64);
+        use V(default) to follow the host's own table.
+      - V(default) runs C(kdumpctl reset-crashkernel) (EL9 and later), which sets the host's
+        own default; it needs C(kdumpctl) and C(grubby).
+      - Required when O(state=present).
+    type: str
+  state:
+    description:
+      - V(present) configures O(value).
+      - V(absent) removes every C(crashkernel=) argument. With the drop-in backend this
+        writes a drop-in that only strips, so a distribution default such as Debian
+        kdump-tools' C(crashkernel=384M-:128M) is removed as well.
+    type: str
+    choices: [present, absent]
+    default: present
+  backend:
+    description:
+      - How the boot configuration is changed.
+      - V(auto) uses V(kdumpctl) when O(value=default), else V(grubby) when the C(grubby)
+        binary exists, else V(grub_dropin) when C(/etc/default/grub.d) or C(update-grub) or
+        C(grub-mkconfig) exists.
+      - V(grubby) runs C(grubby --update-kernel) (RHEL, CentOS, Rocky, Alma, Fedora); on
+        s390x C(zipl) is run afterwards.
+      - V(grub_dropin) writes O(dropin_path), which removes every C(crashkernel=) word from
+        C(GRUB_CMDLINE_LINUX) and C(GRUB_CMDLINE_LINUX_DEFAULT) and appends ours to
+        C(GRUB_CMDLINE_LINUX_DEFAULT), then regenerates the GRUB configuration.
+      - V(kdumpctl) only supports O(value=default).
+    type: str
+    choices: [auto, grubby, grub_dropin, kdumpctl]
+    default: auto
+  kernel:
+    description:
+      - Which boot entries grubby (and C(kdumpctl reset-crashkernel)) change - V(ALL),
+        V(DEFAULT), or a kernel path such as C(/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64).
+      - With V(ALL) the module only reports no change when every entry already has exactly
+        the wanted value.
+    type: str
+    default: ALL
+  dropin_path:
+    description:
+      - The drop-in the V(grub_dropin) backend manages. It must end in C(.cfg) and should
+        sort after every other file in C(/etc/default/grub.d) so that it wins.
+      - Defaults to C(/etc/default/grub.d/zz-kdump-fleet.cfg).
+      - An existing file there that does not carry this module's header is backed up first.
+    type: path
+notes:
+  - Supports check mode and diff mode. In check mode read-only commands (C(grubby --info),
+    C(kdumpctl get-default-crashkernel), reading the GRUB defaults with C(/bin/sh)) still run.
+  - A second run with the same value reports no change and does not regenerate GRUB.
+seealso:
+  - name: kdump-utils crashkernel-howto
+    description: Default crashkernel values and C(kdumpctl reset-crashkernel).
+    link: https://github.com/rhkdump/kdump-utils/blob/main/crashkernel-howto.txt
+  - name: Kernel parameters, crashkernel
+    description: The kernel's own description of the syntax.
+    link: https://docs.kernel.org/admin-guide/kdump/kdump.html
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Reserve the size the EL9 table gives this host
+  kdump.fleet.crashkernel:
+    value: recommended
+  register: crashkernel
+
+- name: Reboot when the new reservation is not active yet
+  ansible.builtin.reboot:
+  when: crashkernel.reboot_required
+
+- name: Use a range, on every boot entry (RHEL family)
+  kdump.fleet.crashkernel:
+    value: 1G-4G:192M,4G-64G:256M,64G-:512M
+    kernel: ALL
+
+- name: Reserve above 4G with a separate low area
+  kdump.fleet.crashkernel:
+    value: 512M,high 128M,low
+
+- name: Let kdumpctl set its own default (EL9 and later)
+  kdump.fleet.crashkernel:
+    value: default
+
+- name: Remove the reservation, including the Debian package default
+  kdump.fleet.crashkernel:
+    state: absent
+"""
+
+RETURN = r"""
+before:
+  description:
+    - The configured value before the run (canonical form when it parses), null when none.
+    - With grubby, the value of the first selected entry; RV(entries) has each entry.
+    - With the drop-in backend, the value of the effective GRUB command line.
+  returned: always
+  type: str
+  sample: 384M-:128M
+after:
+  description: The configured value after the run (in check mode, what it would be), null when none.
+  returned: always
+  type: str
+  sample: 256M
+backend:
+  description: The backend used.
+  returned: always
+  type: str
+  sample: grub_dropin
+cmdline:
+  description: The crashkernel value on C(/proc/cmdline) (what the running kernel booted with), null when absent.
+  returned: always
+  type: str
+  sample: 384M-:128M
+reboot_required:
+  description: True when RV(after) differs from RV(cmdline), compared in canonical form.
+  returned: always
+  type: bool
+  sample: true
+reserved_bytes:
+  description: Bytes reserved now (C(/sys/kernel/kexec_crash_size)), null when unreadable.
+  returned: always
+  type: int
+  sample: 134217728
+effective_bytes:
+  description:
+    - Bytes RV(after) reserves on this host's memory (0 when nothing would be reserved).
+    - Null when RV(after) does not parse (for example C(auto)).
+  returned: always
+  type: int
+  sample: 268435456
+memory_bytes:
+  description: Memory used to evaluate ranges, see RV(memory_source).
+  returned: always
+  type: int
+  sample: 2147074048
+memory_source:
+  description: Where RV(memory_bytes) came from, V(iomem) (System RAM) or V(meminfo) (MemTotal).
+  returned: always
+  type: str
+  sample: iomem
+regenerated:
+  description: True when the boot loader configuration was regenerated (C(update-grub), C(grub-mkconfig), C(zipl)).
+  returned: always
+  type: bool
+  sample: false
+entries:
+  description: With grubby and kdumpctl, each selected boot entry after the run.
+  returned: when backend is grubby or kdumpctl
+  type: list
+  elements: dict
+  sample: [{"index": 0, "kernel": "/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64", "crashkernel": "256M"}]
+dropin_path:
+  description: The drop-in file managed.
+  returned: when backend is grub_dropin
+  type: str
+  sample: /etc/default/grub.d/zz-kdump-fleet.cfg
+backup_file:
+  description: Backup of a foreign file that was at O(dropin_path).
+  returned: when a backup was made
+  type: str
+  sample: /etc/default/grub.d/zz-kdump-fleet.cfg.1234.2024-11-22@13:30:00~
+"""
+
+import os  # noqa: E402
+import platform  # noqa: E402
+import tempfile  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (  # noqa: E402
+    CrashkernelError,
+    find_in_cmdline,
+    parse,
+    recommended,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._grub import (  # noqa: E402
+    MANAGED_MARKER,
+    effective_cmdline_script,
+    effective_crashkernel,
+    regenerate_argv,
+    render_dropin,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._grubby import (  # noqa: E402
+    info_argv,
+    parse_info,
+    remove_argv,
+    update_argvs,
+)
+
+# Host paths; unit tests point these at a tmp_path tree.
+PROC_DIR = "/proc"
+SYS_DIR = "/sys"
+ETC_DEFAULT_DIR = "/etc/default"
+DEFAULT_DROPIN_NAME = "zz-kdump-fleet.cfg"
+
+
+class CrashkernelModuleError(Exception):
+    """A failure to report with fail_json; ``details`` holds rc/stdout/stderr."""
+
+    def __init__(self, msg, **details):
+        super().__init__(msg)
+        self.details = details
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _canonical(value):
+    """Canonical text of a crashkernel value, or the raw text when it does not parse."""
+    if value is None:
+        return None
+    try:
+        return parse(value).render()
+    except CrashkernelError:
+        return " ".join(value.split())
+
+
+def _entry_report(entry, crashkernel):
+    return {"index": entry.index, "kernel": entry.kernel, "crashkernel": crashkernel}
+
+
+def _system_ram_bytes(iomem_text):
+    total = 0
+    for line in (iomem_text or "").splitlines():
+        span, sep, name = line.partition(" : ")
+        if sep and name.strip() == "System RAM":
+            start, dash, end = span.strip().partition("-")
+            # Without root every address reads 0: such a region says nothing.
+            if dash and int(end, 16) > int(start, 16):
+                total += int(end, 16) - int(start, 16) + 1
+    return total
+
+
+def _memtotal_bytes(meminfo_text):
+    for line in (meminfo_text or "").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class CrashkernelTask:
+    """Reads the host, compares with the wanted value, changes the boot config if needed."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = dict(module.params)
+        if not self.params["dropin_path"]:
+            self.params["dropin_path"] = os.path.join(ETC_DEFAULT_DIR, "grub.d", DEFAULT_DROPIN_NAME)
+        self.check_mode = module.check_mode
+
+    # -- host facts ---------------------------------------------------------
+
+    def read_memory(self):
+        # Root sees real addresses in /proc/iomem; others see zeros and get MemTotal.
+        ram = _system_ram_bytes(_read(os.path.join(PROC_DIR, "iomem")))
+        if ram > 0:
+            return ram, "iomem"
+        return _memtotal_bytes(_read(os.path.join(PROC_DIR, "meminfo"))), "meminfo"
+
+    def read_reserved(self):
+        text = _read(os.path.join(SYS_DIR, "kernel", "kexec_crash_size"))
+        try:
+            return int(text.strip()) if text is not None else None
+        except ValueError:
+            return None
+
+    # -- commands -------------------------------------------------------------
+
+    def run(self, argv, what):
+        rc, out, err = self.module.run_command(argv)
+        if rc != 0:
+            raise CrashkernelModuleError(
+                "{0} failed (rc={1}): {2}".format(what, rc, (err or out).strip()),
+                rc=rc,
+                stdout=out,
+                stderr=err,
+                cmd=argv,
+            )
+        return out
+
+    # -- wanted value -------------------------------------------------------------
+
+    def wanted(self, memory_bytes):
+        """(kind, Crashkernel or None): kind is 'value', 'default' or 'absent'."""
+        if self.params["state"] == "absent":
+            return "absent", None
+        value = self.params["value"]
+        if value is None or not value.strip():
+            raise CrashkernelModuleError(
+                "value is required with state=present: a crashkernel size such as 256M, 'recommended' or 'default'"
+            )
+        keyword = value.strip().lower()
+        if keyword == "recommended":
+            return "value", parse(recommended(memory_bytes, platform.machine()))
+        if keyword == "default":
+            return "default", None
+        return "value", parse(value)
+
+    def choose_backend(self, kind):
+        backend = self.params["backend"]
+        if kind == "default":
+            if backend not in ("auto", "kdumpctl"):
+                raise CrashkernelModuleError(
+                    "value=default runs 'kdumpctl reset-crashkernel'; use backend=auto or backend=kdumpctl "
+                    "(backend={0} given)".format(backend)
+                )
+            return "kdumpctl"
+        if backend == "kdumpctl":
+            raise CrashkernelModuleError(
+                "backend=kdumpctl only supports value=default; use backend=grubby for a size or for state=absent"
+            )
+        if backend != "auto":
+            return backend
+        if self.module.get_bin_path("grubby"):
+            return "grubby"
+        if (
+            os.path.isdir(os.path.join(ETC_DEFAULT_DIR, "grub.d"))
+            or self.module.get_bin_path("update-grub")
+            or self.module.get_bin_path("grub-mkconfig")
+        ):
+            return "grub_dropin"
+        raise CrashkernelModuleError(
+            "no supported boot loader tool found: need grubby (RHEL family) or GRUB with "
+            "/etc/default/grub.d, update-grub or grub-mkconfig (Debian/Ubuntu); set backend explicitly"
+        )
+
+    def validate_options(self, backend):
+        kernel = self.params["kernel"]
+        if backend in ("grubby", "kdumpctl") and not (
+            kernel in ("ALL", "DEFAULT") or kernel.isdigit() or kernel.startswith("/")
+        ):
+            raise CrashkernelModuleError(
+                "kernel={0!r} is not ALL, DEFAULT, an entry index or an absolute kernel path".format(kernel)
+            )
+        if backend == "grub_dropin" and not self.params["dropin_path"].endswith(".cfg"):
+            raise CrashkernelModuleError(
+                "dropin_path={0} must end in .cfg: grub-mkconfig only reads grub.d/*.cfg".format(
+                    self.params["dropin_path"]
+                )
+            )
+
+    # -- grubby / kdumpctl ----------------------------------------------------------
+
+    def grubby_entries(self, grubby):
+        kernel = self.params["kernel"]
+        entries = parse_info(self.run(info_argv(grubby, kernel), "grubby --info=" + kernel))
+        if not entries:
+            raise CrashkernelModuleError("grubby --info={0} listed no boot entries".format(kernel))
+        return entries
+
+    def apply_grubby(self, wanted, use_kdumpctl):
+        grubby = self.module.get_bin_path("grubby", required=True)
+        kernel = self.params["kernel"]
+        if use_kdumpctl:
+            kdumpctl = self.module.get_bin_path("kdumpctl", required=True)
+            default = self.run(
+                [kdumpctl, "get-default-crashkernel"], "kdumpctl get-default-crashkernel (EL9 and later)"
+            )
+            wanted = parse(default.strip())
+        want = wanted.render() if wanted is not None else None
+        entries = self.grubby_entries(grubby)
+        changed = any(_canonical(entry.crashkernel) != want for entry in entries)
+        regenerated = False
+        if changed and not self.check_mode:
+            if use_kdumpctl:
+                self.run([kdumpctl, "reset-crashkernel", "--kernel=" + kernel], "kdumpctl reset-crashkernel")
+            elif wanted is None:
+                self.run(remove_argv(grubby, kernel), "grubby --remove-args=crashkernel")
+            else:
+                for argv in update_argvs(grubby, wanted, kernel):
+                    self.run(argv, " ".join(argv[1:]))
+            zipl = self.module.get_bin_path("zipl") if platform.machine() == "s390x" else None
+            if zipl:
+                self.run([zipl], "zipl")
+                regenerated = True
+            after_entries = self.grubby_entries(grubby)
+            if any(_canonical(entry.crashkernel) != want for entry in after_entries):
+                raise CrashkernelModuleError(
+                    "after the change grubby still lists crashkernel values {0}, wanted {1}".format(
+                        sorted({str(entry.crashkernel) for entry in after_entries}), want
+                    )
+                )
+            report = [_entry_report(entry, _canonical(entry.crashkernel)) for entry in after_entries]
+        else:
+            # Unchanged, or check mode: every selected entry ends up with ``want``.
+            report = [_entry_report(entry, want if changed else _canonical(entry.crashkernel)) for entry in entries]
+        after = report[0]["crashkernel"]
+        return {
+            "changed": changed,
+            "before": _canonical(entries[0].crashkernel),
+            "after": after,
+            "regenerated": regenerated,
+            "entries": report,
+        }, []
+
+    # -- GRUB drop-in -------------------------------------------------------------------
+
+    def effective(self):
+        out = self.run(["/bin/sh", "-c", effective_cmdline_script(ETC_DEFAULT_DIR)], "reading the GRUB defaults")
+        return _canonical(effective_crashkernel(out))
+
+    def write_dropin(self, path, text, old_text):
+        backup = None
+        if old_text is not None and MANAGED_MARKER not in old_text:
+            backup = self.module.backup_local(path)
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kdump-fleet-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        self.module.atomic_move(tmp, path)
+        return backup
+
+    def apply_dropin(self, wanted):
+        path = self.params["dropin_path"]
+        want = wanted.render() if wanted is not None else None
+        before = self.effective()
+        old_text = _read(path)
+        new_text = render_dropin(want)
+        changed = old_text != new_text
+        result = {"changed": changed, "before": before, "regenerated": False, "dropin_path": path}
+        if changed and not self.check_mode:
+            backup = self.write_dropin(path, new_text, old_text)
+            if backup:
+                result["backup_file"] = backup
+            argv = regenerate_argv(self.module.get_bin_path, os.path.exists)
+            if argv is None:
+                raise CrashkernelModuleError(
+                    "wrote {0} but found neither update-grub nor grub-mkconfig to regenerate grub.cfg".format(path)
+                )
+            self.run(argv, " ".join(argv))
+            result["regenerated"] = True
+        result["after"] = want if (changed and self.check_mode) else self.effective()
+        if result["after"] != want:
+            message = (
+                "the effective GRUB command line has crashkernel={0} but {1} sets {2}: a file in "
+                "{3}/grub.d sorted after it, or {3}/grub, overrides it".format(
+                    result["after"], path, want, ETC_DEFAULT_DIR
+                )
+            )
+            if self.check_mode:
+                self.module.warn(message)
+            else:
+                raise CrashkernelModuleError(message)
+        file_diff = {
+            "before_header": path,
+            "after_header": path,
+            "before": old_text or "",
+            "after": new_text,
+        }
+        return result, [file_diff]
+
+    # -- entry point -----------------------------------------------------------------------
+
+    def execute(self):
+        memory_bytes, memory_source = self.read_memory()
+        kind, wanted = self.wanted(memory_bytes)
+        backend = self.choose_backend(kind)
+        self.validate_options(backend)
+        cmdline = _canonical(find_in_cmdline(_read(os.path.join(PROC_DIR, "cmdline")) or ""))
+
+        if backend == "grub_dropin":
+            result, extra_diffs = self.apply_dropin(wanted)
+        else:
+            result, extra_diffs = self.apply_grubby(wanted, use_kdumpctl=(backend == "kdumpctl"))
+
+        after = result["after"]
+        try:
+            effective_bytes = parse(after).size_for(memory_bytes) if after is not None else 0
+        except CrashkernelError:
+            effective_bytes = None
+        result.update(
+            backend=backend,
+            cmdline=cmdline,
+            reboot_required=after != cmdline,
+            reserved_bytes=self.read_reserved(),
+            effective_bytes=effective_bytes,
+            memory_bytes=memory_bytes,
+            memory_source=memory_source,
+        )
+        if self.module._diff:
+            value_diff = {
+                "before_header": "crashkernel",
+                "after_header": "crashkernel",
+                "before": (result["before"] or "") + "\n",
+                "after": (after or "") + "\n",
+            }
+            result["diff"] = [value_diff] + extra_diffs
+        return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            value=dict(type="str"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            backend=dict(type="str", default="auto", choices=["auto", "grubby", "grub_dropin", "kdumpctl"]),
+            kernel=dict(type="str", default="ALL"),
+            dropin_path=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = CrashkernelTask(module).execute()
+    except CrashkernelError as exc:
+        module.fail_json(msg="invalid value: {0}".format(exc))
+    except CrashkernelModuleError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,614 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402  (Ansible modules put DOCUMENTATION/EXAMPLES/RETURN before the imports)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: kdump_info
+short_description: Gather kdump readiness facts in one read-only round trip
+version_added: 0.1.0
+description:
+  - Reads everything the C(kdump.fleet.kdump) role, the audit and the crash test need to know about
+    kdump on a host and returns it as one dictionary, C(kdump).
+  - Covers the distribution family, kernel, boot loader backend, installed kdump packages, the kdump
+    service state, the C(crashkernel=) reservation (command line, boot configuration, C(/sys/kernel),
+    C(/proc/iomem)), the panic sysctls, the parsed dump configuration, the capture initrd, free space
+    at a local dump target, the vmcores already saved and the last crash test evidence record.
+  - Never changes the host. Never fails because something is missing or unreadable; the field is
+    set to C(null) and the reason is added to C(kdump.errors).
+  - Run it as root. Without root the kernel hides the addresses in C(/proc/iomem), so the crash
+    kernel region size and the System RAM total are C(null).
+author:
+  - kdump.fleet maintainers (@kdump-fleet)
+options:
+  dump_path:
+    description:
+      - Directory to look for saved vmcores and to measure free space in.
+      - Defaults to the path of a local target in the dump configuration, else C(/var/crash).
+    type: path
+  evidence_path:
+    description:
+      - The crash test evidence record (JSON) to return as C(kdump.crash_test).
+    type: path
+    default: /var/lib/kdump-fleet/last-crash-test.json
+  list_dumps_limit:
+    description:
+      - At most this many vmcores are listed in C(kdump.dumps.items), newest first.
+      - C(kdump.dumps.count) always counts them all.
+    type: int
+    default: 50
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything; check mode returns the same result.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+notes:
+  - Uses C(systemctl show); where systemd is not running (containers, chroots) it falls back to
+    C(systemctl --root=/ is-enabled) and C(kdump.service.active) is C(null).
+seealso:
+  - module: kdump.fleet.crashkernel
+"""
+
+EXAMPLES = r"""
+- name: Gather kdump facts
+  kdump.fleet.kdump_info:
+  register: kdump_facts
+
+- name: Fail when the capture kernel is not loaded
+  ansible.builtin.assert:
+    that: kdump_facts.kdump.crashkernel.loaded
+    fail_msg: "kdump is not armed on {{ inventory_hostname }}"
+
+- name: Look for dumps on a separate crash partition, list at most 5
+  kdump.fleet.kdump_info:
+    dump_path: /srv/crash
+    list_dumps_limit: 5
+"""
+
+RETURN = r"""
+kdump:
+  description: Everything gathered about kdump on the host (see docs/design.md for the full shape).
+  returned: always
+  type: dict
+  sample:
+    family: debian
+    distribution: {id: debian, version: "12", codename: bookworm}
+    kernel: 6.1.0-28-amd64
+    backend: {bootloader: grub_dropin, config_format: kdump_tools}
+    packages: {kdump-tools: "1:1.8.1", makedumpfile: "1:1.7.2-1", kexec-tools: "1:2.0.25-3+b1"}
+    tools_installed: true
+    service: {name: kdump-tools, exists: true, enabled: true, active: true, masked: false, unit_file_state: enabled}
+    crashkernel:
+      cmdline: "384M-:128M"
+      configured: "384M-:128M"
+      reserved_bytes: 134217728
+      loaded: true
+      iomem: {start: 1610612736, end: 1744830463, size: 134217728}
+      recommended: 192M
+      recommended_bytes: 201326592
+    sysctl: {kexec_load_disabled: 0, sysrq: 438, panic_on_oops: 0}
+    config:
+      path: /etc/default/kdump-tools
+      exists: true
+      mtime: 1732280000.0
+      target: {type: local, location: null}
+      path_on_target: /var/crash
+      core_collector: makedumpfile -c -d 31
+      failure_action: reboot
+      final_action: reboot
+      keep_dumps: 0
+      errors: []
+    initrd: {path: /var/lib/kdump/initrd.img-6.1.0-28-amd64, exists: true, mtime: 1732280100.0, stale: false}
+    storage: {path: /var/crash, exists: true, free_bytes: 2147483648, total_bytes: 4227858432}
+    dumps: {path: /var/crash, count: 0, items: [], newest: null}
+    memory: {total_bytes: 2062053376, system_ram_bytes: 2147024896}
+    crash_test: null
+    errors: []
+  contains:
+    family:
+      description: Distribution family from C(/etc/os-release) ID and ID_LIKE.
+      returned: always
+      type: str
+      sample: debian
+    distribution:
+      description: ID, VERSION_ID and VERSION_CODENAME from C(/etc/os-release) as C(id), C(version), C(codename).
+      returned: always
+      type: dict
+      sample: {id: debian, version: "12", codename: bookworm}
+    kernel:
+      description: Release of the running kernel.
+      returned: always
+      type: str
+      sample: 6.1.0-28-amd64
+    backend:
+      description:
+        - C(bootloader) is C(grubby), C(grub_dropin) or C(none); C(config_format) is C(kdump_tools),
+          C(kdump_conf) or null for an unknown family.
+      returned: always
+      type: dict
+      sample: {bootloader: grub_dropin, config_format: kdump_tools}
+    packages:
+      description: Installed version of each kdump package, null when not installed.
+      returned: always
+      type: dict
+      sample: {kdump-tools: "1:1.8.1", makedumpfile: "1:1.7.2-1", kexec-tools: null}
+    tools_installed:
+      description: Whether the package that provides the kdump service is installed.
+      returned: always
+      type: bool
+      sample: true
+    service:
+      description: State of the kdump unit (C(kdump-tools) or C(kdump)); fields are null when unknown.
+      returned: always
+      type: dict
+      sample: {name: kdump-tools, exists: true, enabled: true, active: true, masked: false, unit_file_state: enabled}
+    crashkernel:
+      description:
+        - C(cmdline) is the value on C(/proc/cmdline), C(configured) the one in the boot configuration,
+          C(reserved_bytes) C(/sys/kernel/kexec_crash_size), C(loaded) C(/sys/kernel/kexec_crash_loaded),
+          C(iomem) the C(Crash kernel) region of C(/proc/iomem) (start, end, size; null when none).
+        - C(recommended) is the size the collection's table gives this host's memory.
+      returned: always
+      type: dict
+      sample: {cmdline: 256M, configured: 256M, reserved_bytes: 268435456, loaded: true,
+               iomem: {start: 1610612736, end: 1879048191, size: 268435456},
+               recommended: 192M, recommended_bytes: 201326592}
+    sysctl:
+      description: C(kernel.kexec_load_disabled), C(kernel.sysrq) and C(kernel.panic_on_oops); null when unreadable.
+      returned: always
+      type: dict
+      sample: {kexec_load_disabled: 0, sysrq: 438, panic_on_oops: 0}
+    config:
+      description: The dump configuration file and what it sets; null for an unknown family.
+      returned: always
+      type: dict
+      sample: {path: /etc/kdump.conf, exists: true, mtime: 1732280000.0, target: {type: local, location: null},
+               path_on_target: /var/crash, core_collector: makedumpfile -l --message-level 7 -d 31,
+               failure_action: reboot, final_action: reboot, keep_dumps: 0, errors: []}
+    initrd:
+      description: The capture initrd; C(stale) is true when it is older than the configuration file.
+      returned: always
+      type: dict
+      sample: {path: /boot/initramfs-5.14.0-427.el9.x86_64kdump.img, exists: true, mtime: 1732280100.0, stale: false}
+    storage:
+      description: Free and total bytes of the file system holding a local dump path; null for remote targets.
+      returned: always
+      type: dict
+      sample: {path: /var/crash, exists: true, free_bytes: 2147483648, total_bytes: 4227858432}
+    dumps:
+      description: Saved vmcores under the dump path, newest first, with size, mtime, modes and C(world_readable).
+      returned: always
+      type: dict
+      sample: {path: /var/crash, count: 1, newest: null,
+               items: [{path: /var/crash/202611221330/dump.202611221330, mtime: 1795008600.0, size: 28700000,
+                        mode: "0600", dir_mode: "0700", world_readable: false}]}
+    memory:
+      description: C(MemTotal) of C(/proc/meminfo) and the System RAM total of C(/proc/iomem), in bytes.
+      returned: always
+      type: dict
+      sample: {total_bytes: 2062053376, system_ram_bytes: 2147024896}
+    crash_test:
+      description: The crash test evidence record, null when there is none or it cannot be parsed.
+      returned: always
+      type: dict
+      sample: {version: 1, result: success, kernel: 6.1.0-28-amd64, dump_path: /var/crash/202611221330}
+    errors:
+      description: What could not be read, each with the reason.
+      returned: always
+      type: list
+      elements: str
+      sample: ["/sys/kernel/kexec_crash_size: not present (kernel without kexec/crash dump support?)"]
+"""
+
+import errno
+import json
+import os
+import platform
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
+    find_in_cmdline,
+    parse_size,
+    recommended,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
+    summarize_kdump_conf,
+    summarize_kdump_tools,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
+    effective_cmdline_script,
+    effective_crashkernel,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._grubby import info_argv, parse_info
+from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import (
+    DPKG_QUERY_FORMAT,
+    RPM_QUERY_FORMAT,
+    SYSTEMCTL_PROPERTIES,
+    distribution,
+    family,
+    find_dumps,
+    parse_dpkg_query,
+    parse_meminfo,
+    parse_os_release,
+    parse_rpm_query,
+    parse_systemctl_is_enabled,
+    parse_systemctl_show,
+    summarize_iomem,
+)
+
+# Every host path is read below this root; unit tests point it at a fake tree.
+HOST_ROOT = "/"
+
+DEFAULT_DUMP_PATH = "/var/crash"
+TOOL_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+PER_FAMILY = {
+    "debian": {
+        "service": "kdump-tools",
+        "config_path": "/etc/default/kdump-tools",
+        "config_format": "kdump_tools",
+        "summarize": summarize_kdump_tools,
+        "packages": ("kdump-tools", "makedumpfile", "kexec-tools"),
+        "service_packages": ("kdump-tools",),
+        "initrd": "/var/lib/kdump/initrd.img-{kernel}",
+    },
+    "redhat": {
+        "service": "kdump",
+        "config_path": "/etc/kdump.conf",
+        "config_format": "kdump_conf",
+        "summarize": summarize_kdump_conf,
+        "packages": ("kexec-tools", "kdump-utils", "makedumpfile"),
+        # EL10 / Fedora 40+ moved kdumpctl from kexec-tools to kdump-utils.
+        "service_packages": ("kdump-utils", "kexec-tools"),
+        "initrd": "/boot/initramfs-{kernel}kdump.img",
+    },
+}
+CONFIG_FIELDS = (
+    "target",
+    "path_on_target",
+    "core_collector",
+    "failure_action",
+    "final_action",
+    "keep_dumps",
+    "dump_dmesg",
+)
+SYSCTLS = ("kexec_load_disabled", "sysrq", "panic_on_oops")
+
+
+class HostReader:
+    """Reads files and runs tools on the host, noting every failure in ``errors``."""
+
+    def __init__(self, module):
+        self.module = module
+        self.errors = []
+
+    @staticmethod
+    def path(host_path):
+        return os.path.join(HOST_ROOT, host_path.lstrip("/"))
+
+    def note(self, message):
+        self.errors.append(message)
+
+    def read(self, host_path, missing_hint=None, quiet_missing=False):
+        """Text of a host file, or None (with the reason noted unless quiet_missing)."""
+        try:
+            with open(self.path(host_path), encoding="utf-8", errors="replace") as handle:
+                return handle.read()
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                if not quiet_missing:
+                    self.note(
+                        "{0}: not present{1}".format(host_path, " ({0})".format(missing_hint) if missing_hint else "")
+                    )
+            else:
+                self.note("{0}: {1}".format(host_path, exc.strerror or exc))
+            return None
+
+    def read_int(self, host_path, missing_hint=None):
+        text = self.read(host_path, missing_hint)
+        if text is None:
+            return None
+        try:
+            return int(text.split()[0])
+        except (IndexError, ValueError):
+            self.note("{0}: not a number: {1!r}".format(host_path, text.strip()[:40]))
+            return None
+
+    def stat(self, host_path):
+        try:
+            return os.stat(self.path(host_path))
+        except OSError:
+            return None
+
+    def find_tool(self, name):
+        for directory in TOOL_DIRS:
+            candidate = os.path.join(directory, name)
+            if os.access(self.path(candidate), os.X_OK):
+                return candidate
+        return None
+
+    def run(self, argv):
+        """(rc, stdout, stderr) of a command run in the C locale, so its output parses."""
+        return self.module.run_command(argv, environ_update={"LC_ALL": "C", "LANG": "C"})
+
+
+def gather(module):
+    host = HostReader(module)
+    params = module.params
+
+    os_release = parse_os_release(host.read("/etc/os-release", quiet_missing=True) or "")
+    if not os_release:
+        os_release = parse_os_release(host.read("/usr/lib/os-release") or "")
+    distro_family = family(os_release)
+    per_family = PER_FAMILY.get(distro_family)
+    if per_family is None:
+        host.note(
+            "distribution family unknown (os-release ID={0!r}); package, service and config facts skipped".format(
+                os_release.get("ID")
+            )
+        )
+    kernel = (host.read("/proc/sys/kernel/osrelease", quiet_missing=True) or platform.release()).strip()
+
+    iomem_text = host.read("/proc/iomem")
+    iomem = summarize_iomem(iomem_text or "")
+    if iomem_text is not None and iomem["masked"]:
+        host.note("/proc/iomem: addresses hidden (not running as root); crash kernel region and System RAM unknown")
+    meminfo = parse_meminfo(host.read("/proc/meminfo") or "")
+    memory = {"total_bytes": meminfo.get("MemTotal"), "system_ram_bytes": iomem["system_ram_bytes"]}
+
+    backend = {
+        "bootloader": _bootloader(host),
+        "config_format": per_family["config_format"] if per_family else None,
+    }
+    packages = _packages(host, per_family)
+    config = _config(host, per_family)
+    dump_path = params["dump_path"] or _local_dump_path(config)
+
+    return {
+        "family": distro_family,
+        "distribution": distribution(os_release),
+        "kernel": kernel,
+        "backend": backend,
+        "packages": packages,
+        "tools_installed": bool(per_family) and any(packages.get(name) for name in per_family["service_packages"]),
+        "service": _service(host, per_family),
+        "crashkernel": _crashkernel(host, backend["bootloader"], iomem, memory),
+        "sysctl": {name: host.read_int("/proc/sys/kernel/" + name) for name in SYSCTLS},
+        "config": config,
+        "initrd": _initrd(host, per_family, kernel, config),
+        "storage": _storage(host, dump_path) if _target_is_local(config) else None,
+        "dumps": _dumps(host, dump_path, params["list_dumps_limit"]),
+        "memory": memory,
+        "crash_test": _evidence(host, params["evidence_path"]),
+        "errors": host.errors,
+    }
+
+
+def _bootloader(host):
+    if host.find_tool("grubby"):
+        return "grubby"
+    if host.stat("/etc/default/grub") or host.find_tool("update-grub"):
+        return "grub_dropin"
+    return "none"
+
+
+def _packages(host, per_family):
+    if per_family is None:
+        return {}
+    names = per_family["packages"]
+    if per_family["config_format"] == "kdump_tools":
+        tool, argv_tail, parse = "dpkg-query", ["-W", "-f=" + DPKG_QUERY_FORMAT], parse_dpkg_query
+    else:
+        tool, argv_tail, parse = "rpm", ["-q", "--qf", RPM_QUERY_FORMAT], parse_rpm_query
+    binary = host.find_tool(tool)
+    if binary is None:
+        host.note("{0}: not found; package versions unknown".format(tool))
+        return dict.fromkeys(names)
+    rc, out, err = host.run([binary] + argv_tail + list(names))
+    # dpkg-query exits 1 and rpm exits N when N packages are missing; that is an answer, not a failure.
+    answered = out.strip() or "no packages found matching" in err
+    if rc != 0 and not answered:
+        host.note("{0} failed (rc={1}): {2}".format(tool, rc, err.strip()[:200]))
+    return parse(out, names)
+
+
+def _service(host, per_family):
+    name = per_family["service"] if per_family else None
+    result = {"name": name, "exists": None, "enabled": None, "active": None, "masked": None, "unit_file_state": None}
+    if name is None:
+        return result
+    systemctl = host.find_tool("systemctl")
+    if systemctl is None:
+        host.note("systemctl: not found; service state unknown")
+        return result
+    unit = name + ".service"
+    rc, out, err = host.run([systemctl, "show", "-p", SYSTEMCTL_PROPERTIES, unit])
+    state = parse_systemctl_show(out) if rc == 0 else parse_systemctl_show("")
+    if state["exists"] is None:
+        # No running systemd (container, chroot): the unit file state is still readable.
+        reason = err.strip().splitlines()[0] if err.strip() else "no output"
+        host.note("systemctl show {0} failed (rc={1}): {2}; active state unknown".format(unit, rc, reason))
+        rc, out, err = host.run([systemctl, "--root=" + HOST_ROOT, "is-enabled", unit])
+        state = parse_systemctl_is_enabled(out, rc)
+    for key in ("exists", "enabled", "active", "masked", "unit_file_state"):
+        result[key] = state[key]
+    return result
+
+
+def _crashkernel(host, bootloader, iomem, memory):
+    cmdline = host.read("/proc/cmdline")
+    loaded = host.read_int("/sys/kernel/kexec_crash_loaded", "kernel without kexec/crash dump support?")
+    sizing_bytes = memory["system_ram_bytes"] or memory["total_bytes"]
+    recommended_size = recommended_bytes = None
+    if sizing_bytes:
+        try:
+            recommended_size = recommended(sizing_bytes, platform.machine())
+            recommended_bytes = parse_size(recommended_size)
+        except ValueError as exc:
+            host.note("recommended crashkernel: {0}".format(exc))
+    return {
+        "cmdline": find_in_cmdline(cmdline) if cmdline is not None else None,
+        "configured": _configured_crashkernel(host, bootloader),
+        "reserved_bytes": host.read_int("/sys/kernel/kexec_crash_size", "kernel without kexec/crash dump support?"),
+        "loaded": None if loaded is None else loaded == 1,
+        "iomem": iomem["crash_kernel"],
+        "recommended": recommended_size,
+        "recommended_bytes": recommended_bytes,
+    }
+
+
+def _configured_crashkernel(host, bootloader):
+    if bootloader == "grubby":
+        rc, out, err = host.run(info_argv(host.find_tool("grubby"), "DEFAULT"))
+        entries = parse_info(out) if rc == 0 else []
+        if not entries:
+            host.note("grubby --info=DEFAULT failed (rc={0}): {1}".format(rc, err.strip()[:200]))
+            return None
+        return entries[0].crashkernel
+    if bootloader == "grub_dropin":
+        rc, out, err = host.run(["/bin/sh", "-c", effective_cmdline_script(host.path("/etc/default"))])
+        if rc != 0:
+            host.note("reading the GRUB command line failed (rc={0}): {1}".format(rc, err.strip()[:200]))
+            return None
+        return effective_crashkernel(out)
+    return None
+
+
+def _config(host, per_family):
+    if per_family is None:
+        return None
+    path = per_family["config_path"]
+    config = {"path": path, "exists": False, "mtime": None, "errors": []}
+    config.update(dict.fromkeys(CONFIG_FIELDS))
+    info = host.stat(path)
+    text = host.read(path) if info else None
+    if info is None:
+        host.note("{0}: not present".format(path))
+    if text is None:
+        return config
+    config.update(exists=True, mtime=info.st_mtime)
+    try:
+        summary = per_family["summarize"](text)
+    except Exception as exc:  # a helper bug must not cost the whole fact set
+        host.note("{0}: could not be parsed: {1}".format(path, exc))
+        return config
+    # Everything the config helper summarizes passes through; path/exists/mtime are ours.
+    for key, value in summary.items():
+        if key not in ("path", "exists", "mtime"):
+            config[key] = value
+    config["errors"] = list(summary.get("errors") or [])
+    return config
+
+
+def _target(config):
+    target = (config or {}).get("target") or {}
+    return target.get("type") or "local"
+
+
+def _target_is_local(config):
+    return _target(config) == "local"
+
+
+def _local_dump_path(config):
+    if _target_is_local(config) and config and config.get("path_on_target"):
+        return config["path_on_target"]
+    return DEFAULT_DUMP_PATH
+
+
+def _initrd(host, per_family, kernel, config):
+    if per_family is None:
+        return None
+    path = per_family["initrd"].format(kernel=kernel)
+    info = host.stat(path)
+    result = {"path": path, "exists": info is not None, "mtime": info.st_mtime if info else None, "stale": None}
+    if info is not None and config and config["mtime"] is not None:
+        result["stale"] = info.st_mtime < config["mtime"]
+    return result
+
+
+def _storage(host, dump_path):
+    result = {"path": dump_path, "exists": host.stat(dump_path) is not None, "free_bytes": None, "total_bytes": None}
+    probe = dump_path
+    while host.stat(probe) is None and probe not in ("/", ""):
+        probe = os.path.dirname(probe.rstrip("/")) or "/"
+    try:
+        fs = os.statvfs(host.path(probe))
+    except OSError as exc:
+        host.note("{0}: cannot measure free space: {1}".format(probe, exc.strerror or exc))
+        return result
+    result["free_bytes"] = fs.f_bavail * fs.f_frsize
+    result["total_bytes"] = fs.f_blocks * fs.f_frsize
+    return result
+
+
+def _dumps(host, dump_path, limit):
+    listing = []
+    top = host.path(dump_path)
+    try:
+        directories = [entry for entry in os.scandir(top) if entry.is_dir(follow_symlinks=False)]
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            host.note("{0}: cannot list dumps: {1}".format(dump_path, exc.strerror or exc))
+        directories = []
+    for directory in directories:
+        try:
+            dir_mode = directory.stat(follow_symlinks=False).st_mode
+            files = [entry for entry in os.scandir(directory.path) if entry.is_file(follow_symlinks=False)]
+        except OSError as exc:
+            host.note("{0}/{1}: cannot list: {2}".format(dump_path.rstrip("/"), directory.name, exc.strerror or exc))
+            continue
+        for entry in files:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:  # removed while we looked (retention cleanup): not a dump any more
+                continue
+            listing.append(
+                {
+                    "dir": directory.name,
+                    "name": entry.name,
+                    "path": "/".join((dump_path.rstrip("/"), directory.name, entry.name)),
+                    "size": info.st_size,
+                    "mtime": info.st_mtime,
+                    "mode": stat.S_IMODE(info.st_mode),
+                    "dir_mode": dir_mode,
+                }
+            )
+    found = find_dumps(listing, limit)
+    return {"path": dump_path, "count": found["count"], "items": found["items"], "newest": found["newest"]}
+
+
+def _evidence(host, evidence_path):
+    text = host.read(evidence_path, quiet_missing=True)
+    if text is None:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        host.note("{0}: not valid JSON: {1}".format(evidence_path, exc))
+        return None
+    if not isinstance(record, dict):
+        host.note("{0}: expected a JSON object, found {1}".format(evidence_path, type(record).__name__))
+        return None
+    return record
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "dump_path": {"type": "path"},
+            "evidence_path": {"type": "path", "default": "/var/lib/kdump-fleet/last-crash-test.json"},
+            "list_dumps_limit": {"type": "int", "default": 50},
+        },
+        supports_check_mode=True,
+    )
+    if module.params["list_dumps_limit"] < 0:
+        module.fail_json(msg="list_dumps_limit must be 0 or more, got {0}".format(module.params["list_dumps_limit"]))
+    module.exit_json(changed=False, kdump=gather(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Shared pytest helpers for kdump.fleet unit tests.
+
+Stable API (other test files rely on it):
+
+- ``load_fixture(tool, name) -> str``: text of ``tests/unit/fixtures/<tool>/<name>``.
+- ``fixture_path(tool, name) -> pathlib.Path``: path of that file.
+- ``run_module(module_main, args, check_mode=False, diff=False) -> dict``: call a
+  module's ``main()`` the way Ansible does (args patched in, ``exit_json`` and
+  ``fail_json`` raising) and return the result dict; a failure has ``failed: True``.
+- ``FakeRunCommand(responses)``: a stand-in for ``AnsibleModule.run_command`` that
+  records every argv in ``.calls`` and answers from a list of rules.
+
+Each is importable (``from conftest import run_module``: this file is loaded before
+the import mode switch below, with tests/unit on sys.path) and also available as a
+pytest fixture of the same name (``def test_x(run_module): ...``); the fixture
+``fake_run_command`` is the FakeRunCommand class.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable, Sequence
+from typing import Any
+from unittest import mock
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+FIXTURES_DIR = pathlib.Path(__file__).parent / "fixtures"
+
+
+def fixture_path(tool: str, name: str) -> pathlib.Path:
+    """Path of a recorded tool output under tests/unit/fixtures/<tool>/<name>."""
+    path = FIXTURES_DIR / tool / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no fixture {tool}/{name} (looked at {path})")
+    return path
+
+
+def load_fixture(tool: str, name: str) -> str:
+    """Text of a recorded tool output under tests/unit/fixtures/<tool>/<name>."""
+    return fixture_path(tool, name).read_text(encoding="utf-8")
+
+
+class ModuleExit(Exception):
+    """Raised instead of exit_json/fail_json; carries the result dict."""
+
+    def __init__(self, result: dict[str, Any]):
+        super().__init__(result)
+        self.result = result
+
+
+def _exit_json(self, **kwargs):
+    kwargs.setdefault("changed", False)
+    raise ModuleExit(kwargs)
+
+
+def _fail_json(self, msg, **kwargs):
+    kwargs.pop("exception", None)
+    kwargs.update(failed=True, msg=str(msg))
+    raise ModuleExit(kwargs)
+
+
+def run_module(
+    module_main: Callable[[], Any],
+    args: dict[str, Any],
+    check_mode: bool = False,
+    diff: bool = False,
+) -> dict[str, Any]:
+    """Run a module's main() with these args and return its exit or fail dict."""
+    module_args = dict(args)
+    module_args["_ansible_check_mode"] = check_mode
+    module_args["_ansible_diff"] = diff
+    with (
+        patch_module_args(module_args),
+        mock.patch.object(basic.AnsibleModule, "exit_json", _exit_json),
+        mock.patch.object(basic.AnsibleModule, "fail_json", _fail_json),
+    ):
+        try:
+            module_main()
+        except ModuleExit as done:
+            return done.result
+    raise AssertionError("module main() returned without calling exit_json or fail_json")
+
+
+class FakeRunCommand:
+    """Replacement for AnsibleModule.run_command that records argv and answers by rule.
+
+    ``responses`` is a sequence of ``(match, answer)``. ``match`` is a callable taking
+    the argv list, or a tuple that must equal the argv's first items. ``answer`` is
+    ``(rc, stdout, stderr)`` or a callable taking the argv and returning that tuple
+    (for a stateful fake tool). The first matching rule answers; an unmatched call
+    answers ``default``.
+    Use it with ``mock.patch.object(AnsibleModule, "run_command", fake)``.
+    """
+
+    def __init__(
+        self,
+        responses: Sequence[tuple[Any, tuple[int, str, str]]] = (),
+        default: tuple[int, str, str] = (0, "", ""),
+    ):
+        self.responses = list(responses)
+        self.default = default
+        self.calls: list[list[str]] = []
+
+    def __call__(self, *args, **kwargs):
+        # Called as fake(argv); __get__ below drops the AnsibleModule instance.
+        argv = args[0] if args else kwargs["args"]
+        if isinstance(argv, str):
+            argv = argv.split()
+        argv = [str(part) for part in argv]
+        self.calls.append(argv)
+        for match, answer in self.responses:
+            matched = match(argv) if callable(match) else tuple(argv[: len(match)]) == tuple(match)
+            if matched:
+                return answer(argv) if callable(answer) else answer
+        return self.default
+
+    def __get__(self, instance, owner):
+        # Patched onto AnsibleModule it must not receive the module as first argument.
+        return self
+
+    def argvs(self, program: str) -> list[list[str]]:
+        """The recorded calls whose program (basename of argv[0]) is ``program``."""
+        return [argv for argv in self.calls if pathlib.PurePath(argv[0]).name == program]
+
+
+@pytest.fixture(name="load_fixture")
+def _load_fixture_fixture():
+    return load_fixture
+
+
+@pytest.fixture(name="fixture_path")
+def _fixture_path_fixture():
+    return fixture_path
+
+
+@pytest.fixture(name="run_module")
+def _run_module_fixture():
+    return run_module
+
+
+@pytest.fixture(name="fake_run_command")
+def _fake_run_command_fixture():
+    return FakeRunCommand

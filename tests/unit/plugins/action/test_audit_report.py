@@ -1,0 +1,188 @@
+"""Tests of the kdump.fleet.audit_report action plugin, run the way the task executor runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from unittest import mock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.template import Templar
+from ansible_collections.kdump.fleet.plugins.action.audit_report import ActionModule
+
+
+def healthy_kdump():
+    """kdump_info's `kdump` dict of a ready host (shape from docs/design.md), trimmed to what the checks read."""
+    return {
+        "kernel": "6.1.0-28-amd64",
+        "tools_installed": True,
+        "packages": {"kdump-tools": "1:1.8.1"},
+        "service": {
+            "name": "kdump-tools",
+            "exists": True,
+            "enabled": True,
+            "active": True,
+            "masked": False,
+            "unit_file_state": "enabled",
+        },
+        "crashkernel": {
+            "cmdline": "256M",
+            "configured": "256M",
+            "reserved_bytes": 268435456,
+            "loaded": True,
+            "iomem": {"size": 268435456},
+            "recommended": "256M",
+            "recommended_bytes": 268435456,
+        },
+        "sysctl": {"kexec_load_disabled": 0},
+        "config": {
+            "path": "/etc/default/kdump-tools",
+            "exists": True,
+            "mtime": 100.0,
+            "target": {"type": "local", "location": None},
+            "path_on_target": "/var/crash",
+            "core_collector": "makedumpfile -c -d 31 -F",
+            "errors": [],
+        },
+        "initrd": {"path": "/var/lib/kdump/initrd.img-6.1.0-28-amd64", "exists": True, "mtime": 200.0, "stale": False},
+        "storage": {"path": "/var/crash", "exists": True, "free_bytes": 8 * 1024**3},
+        "dumps": {"path": "/var/crash", "count": 0, "items": []},
+        "memory": {"total_bytes": 2 * 1024**3, "system_ram_bytes": 2 * 1024**3},
+        "crash_test": {"time": "2099-01-01T00:00:00+00:00", "result": "success"},
+    }
+
+
+def run_action(args, task_vars=None, check_mode=False):
+    task = Task.load({"action": "kdump.fleet.audit_report", "args": args})
+    task.check_mode = check_mode
+    loader = DataLoader()
+    action = ActionModule(
+        task=task,
+        connection=mock.MagicMock(),
+        play_context=PlayContext(),
+        loader=loader,
+        templar=Templar(loader=loader),
+        shared_loader_obj=None,
+    )
+    return action.run(task_vars=task_vars or {})
+
+
+def fleet_args(**extra):
+    args = {
+        "results": {
+            "web1": {"changed": False, "kdump": healthy_kdump()},
+            "web2": {"unreachable": True, "msg": "Failed to connect to the host via ssh"},
+        },
+        "hosts": ["web1", "web2", "web3"],
+    }
+    args.update(extra)
+    return args
+
+
+def test_reports_are_written_relative_to_the_playbook_dir(tmp_path):
+    result = run_action(fleet_args(), task_vars={"playbook_dir": str(tmp_path)})
+    report_dir = tmp_path / "kdump-audit-reports"
+    assert result["reports"] == {
+        "json": str(report_dir / "kdump-audit.json"),
+        "junit": str(report_dir / "kdump-audit.junit.xml"),
+        "markdown": str(report_dir / "kdump-audit.md"),
+        "html": str(report_dir / "kdump-audit.html"),
+    }
+    assert result["changed"] is False
+    assert result["hosts"]["web1"] == {"status": "ready", "reasons": []}
+    assert result["hosts"]["web2"]["status"] == "not_ready"
+    assert result["hosts"]["web2"]["reasons"] == ["KDUMP-000 unreachable: Failed to connect to the host via ssh"]
+    assert result["hosts"]["web3"]["reasons"][0].startswith("KDUMP-000 unreachable: no kdump_info result")
+    saved = json.loads((report_dir / "kdump-audit.json").read_text())
+    assert [h["host"] for h in saved["hosts"]] == ["web1", "web2", "web3"]
+    assert ET.parse(report_dir / "kdump-audit.junit.xml").getroot().get("tests") == str(16 + 1 + 1)
+    assert (report_dir / "kdump-audit.md").read_text().startswith("# kdump readiness audit")
+
+
+def test_summary_gate_and_printed_markdown(tmp_path):
+    result = run_action(fleet_args(min_ready_percent="30"), task_vars={"playbook_dir": str(tmp_path)})
+    assert result["summary"]["ready"] == 1 and result["summary"]["total"] == 3
+    assert result["gate_passed"] is True  # 1 of 3 = 33.3 % >= 30
+    assert (
+        result["gate_message"]
+        == "kdump readiness gate passed: 1 of 3 hosts ready (33.3 %), kdump_audit_min_ready_percent is 30"
+    )
+    assert "## Not ready hosts (2)" in result["markdown"]
+    assert result["markdown"].endswith(f"- html: {result['reports']['html']}\n")
+    failed = run_action(fleet_args(), task_vars={"playbook_dir": str(tmp_path)})
+    assert failed["gate_passed"] is False
+    assert "failed" not in failed  # the plugin reports; the role's assert fails the play
+
+
+def test_check_mode_gives_the_same_result_and_reports(tmp_path):
+    normal = run_action(fleet_args(report_dir=str(tmp_path / "a")))
+    checked = run_action(fleet_args(report_dir=str(tmp_path / "b")), check_mode=True)
+    assert checked["summary"] == normal["summary"]
+    assert checked["hosts"] == normal["hosts"]
+    assert sorted(os.listdir(tmp_path / "b")) == sorted(os.listdir(tmp_path / "a"))
+
+
+def test_absolute_and_home_report_dirs(tmp_path, monkeypatch):
+    result = run_action(
+        fleet_args(report_dir=str(tmp_path / "abs"), formats=["json"]), task_vars={"playbook_dir": "/nowhere"}
+    )
+    assert result["reports"] == {"json": str(tmp_path / "abs" / "kdump-audit.json")}
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = run_action(fleet_args(report_dir="~/reports", formats=["markdown"]))
+    assert result["reports"] == {"markdown": str(tmp_path / "reports" / "kdump-audit.md")}
+
+
+def test_settings_reach_the_evaluation(tmp_path):
+    args = fleet_args(
+        report_dir=str(tmp_path),
+        required_checks=["KDUMP-001"],
+        disabled_checks=["KDUMP-014"],
+        unknown_status="not_ready",
+        summary_max_hosts=0,
+    )
+    args["results"]["web1"]["kdump"]["service"]["active"] = False  # KDUMP-002, now advisory
+    result = run_action(args)
+    assert result["hosts"]["web1"]["status"] == "degraded"
+    assert "- ... and 2 more not ready hosts" in result["markdown"]
+    saved = json.loads((tmp_path / "kdump-audit.json").read_text())
+    assert saved["settings"]["unknown_status"] == "not_ready"
+    web1 = next(h for h in saved["hosts"] if h["host"] == "web1")
+    assert next(c for c in web1["checks"] if c["id"] == "KDUMP-014")["result"] == "not_applicable"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"reserved_max_ratio": 0.5}, "kdump_audit_reserved_max_ratio must be at least 1"),
+        ({"disabled_checks": ["KDUMP-000"]}, "KDUMP-000 (host audited) cannot be disabled"),
+        ({"formats": ["pdf"]}, "formats"),
+        ({"required_checks": ["KDUMP-99"]}, "required_checks"),
+        ({"min_ready_percent": "lots"}, "min_ready_percent"),
+        ({"summary_max_hosts": -1}, "summary_max_hosts must be 0 or more"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_invalid_arguments_fail_with_the_name(tmp_path, extra, message):
+    with pytest.raises(AnsibleActionFail) as error:
+        run_action(fleet_args(report_dir=str(tmp_path), **extra))
+    assert message in str(error.value)
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_results_are_required():
+    with pytest.raises(AnsibleActionFail) as error:
+        run_action({"hosts": ["a"]})
+    assert "results" in str(error.value)
+
+
+def test_unwritable_report_dir_names_the_variable(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(AnsibleActionFail) as error:
+        run_action(fleet_args(report_dir=str(blocker / "reports")))
+    assert "set kdump_audit_report_dir to a writable directory" in str(error.value)

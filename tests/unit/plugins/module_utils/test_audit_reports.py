@@ -1,0 +1,420 @@
+"""Tests of the fleet report writers (plugins/module_utils/_audit_reports.py)."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import html.parser
+import importlib.util
+import json
+import pathlib
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from ansible_collections.kdump.fleet.plugins.module_utils import _audit_reports
+from ansible_collections.kdump.fleet.plugins.module_utils._audit import evaluate_fleet, validate_settings
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
+    FILE_NAMES,
+    md_escape,
+    render_html,
+    render_json,
+    render_junit,
+    render_markdown,
+    write_reports,
+)
+
+
+def _sibling(name):
+    """A test module next to this one (the unit tests run in importlib mode, so no plain import)."""
+    path = pathlib.Path(__file__).with_name(name + ".py")
+    spec = importlib.util.spec_from_file_location("kdump_fleet_tests_" + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ready_info = _sibling("test_audit").ready_info
+NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
+HOSTILE_HOST = '"><img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>|*[x](y)'
+HOSTILE_PATH = "/var/crash/<svg onload=alert(1)>/dump.1"
+
+
+def registered(info):
+    return {"changed": False, "kdump": info}
+
+
+def sample_fleet(min_ready_percent=100):
+    degraded = ready_info()
+    degraded["crash_test"] = None
+    not_ready = ready_info()
+    not_ready["crashkernel"]["loaded"] = False
+    unknown = ready_info()
+    unknown["sysctl"]["kexec_load_disabled"] = None
+    hostile = ready_info()
+    hostile["kernel"] = "<b>6.1</b>"
+    hostile["dumps"]["items"] = [{"path": HOSTILE_PATH, "mode": "0644", "dir_mode": "0755", "world_readable": True}]
+    results = {
+        "web1.example.com": registered(ready_info()),
+        "web2.example.com": registered(degraded),
+        "db1.example.com": registered(not_ready),
+        "db2.example.com": registered(unknown),
+        HOSTILE_HOST: registered(hostile),
+        "gone.example.com": {"unreachable": True, "msg": "ssh: connect to host gone port 22: No route to host"},
+    }
+    settings = validate_settings({"min_ready_percent": min_ready_percent})
+    return evaluate_fleet(results, hosts=list(results), settings=settings, now=NOW)
+
+
+# --- JSON ------------------------------------------------------------------------------------------
+
+
+def test_json_round_trips_every_host_check_and_fact():
+    fleet = sample_fleet()
+    loaded = json.loads(render_json(fleet))
+    assert loaded == fleet
+    assert len(loaded["hosts"]) == 6
+    assert all(len(h["checks"]) == 16 for h in loaded["hosts"] if h["host"] != "gone.example.com")
+    web1 = next(h for h in loaded["hosts"] if h["host"] == "web1.example.com")
+    assert web1["facts"]["crashkernel"]["reserved_bytes"] == 268435456
+    assert web1["checks"][4]["facts"]["reserved_bytes"] == 268435456
+
+
+# --- JUnit -----------------------------------------------------------------------------------------
+
+# The structure of Jenkins xunit-plugin's junit-10.xsd (github.com/jenkinsci/xunit-plugin,
+# src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd).
+JUNIT_ELEMENTS = {
+    "testsuites": {
+        "attributes": {"name", "time", "tests", "failures", "errors"},
+        "required": set(),
+        "children": {"testsuite"},
+    },
+    "testsuite": {
+        "attributes": {
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "group",
+            "time",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "file",
+            "log",
+            "url",
+        },
+        "required": {"name", "tests", "failures", "errors"},
+        "children": {"testsuite", "properties", "testcase", "system-out", "system-err"},
+    },
+    "properties": {"attributes": set(), "required": set(), "children": {"property"}},
+    "property": {"attributes": {"name", "value"}, "required": {"name", "value"}, "children": set()},
+    "testcase": {
+        "attributes": {"name", "time", "classname", "group"},
+        "required": {"name"},
+        "children": {"skipped", "error", "failure", "system-out", "system-err"},
+    },
+    "failure": {"attributes": {"type", "message"}, "required": set(), "children": set()},
+    "error": {"attributes": {"type", "message"}, "required": set(), "children": set()},
+    "skipped": {"attributes": {"type", "message"}, "required": set(), "children": set()},
+}
+SUREFIRE_TIME = re.compile(r"^(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?$")
+
+
+def assert_schema_structure(element):
+    rules = JUNIT_ELEMENTS[element.tag]
+    assert set(element.attrib) <= rules["attributes"], (element.tag, element.attrib)
+    assert rules["required"] <= set(element.attrib), (element.tag, element.attrib)
+    if "time" in element.attrib and element.tag in ("testsuites", "testsuite"):
+        assert SUREFIRE_TIME.match(element.attrib["time"])
+    for child in element:
+        assert child.tag in rules["children"], (element.tag, child.tag)
+        assert_schema_structure(child)
+
+
+def test_junit_is_strict_xml_in_the_junit_schema_structure():
+    fleet = sample_fleet()
+    root = ET.fromstring(render_junit(fleet))
+    assert root.tag == "testsuites"
+    assert_schema_structure(root)
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [h["host"] for h in fleet["hosts"]]
+    cases = root.findall("testsuite/testcase")
+    assert root.get("tests") == str(len(cases)) == str(5 * 16 + 1)
+    for suite in suites:
+        testcases = suite.findall("testcase")
+        assert suite.get("tests") == str(len(testcases))
+        assert suite.get("failures") == str(len(suite.findall("testcase/failure")))
+        assert suite.get("errors") == str(len(suite.findall("testcase/error")))
+        assert suite.get("skipped") == str(len(suite.findall("testcase/skipped")))
+        assert suite.get("hostname") == suite.get("name")
+        assert all(len(case) <= 1 for case in testcases)
+    assert root.get("failures") == str(len(root.findall("testsuite/testcase/failure")))
+    assert root.get("errors") == str(len(root.findall("testsuite/testcase/error")))
+
+
+def suite_of(root, host):
+    return next(s for s in root.findall("testsuite") if s.get("name") == host)
+
+
+def test_junit_maps_fail_unknown_and_not_applicable():
+    root = ET.fromstring(render_junit(sample_fleet()))
+    db1 = suite_of(root, "db1.example.com")
+    assert db1.find("properties/property").attrib == {"name": "status", "value": "not_ready"}
+    failure = db1.find("testcase[@name='KDUMP-007 capture kernel loaded']/failure")
+    assert failure.get("type") == "required"
+    assert failure.get("message").startswith("no capture kernel is loaded")
+    assert failure.text.startswith("remediation: set kdump_enabled: true")
+    web2 = suite_of(root, "web2.example.com")
+    assert (
+        web2.find("testcase[@name='KDUMP-014 recent successful crash-test evidence']/failure").get("type") == "advisory"
+    )
+    error = suite_of(root, "db2.example.com").find(
+        "testcase[@name='KDUMP-012 kernel.kexec_load_disabled not set']/error"
+    )
+    assert error.get("type") == "unknown"
+    skipped = suite_of(root, "web1.example.com").find(
+        "testcase[@name='KDUMP-010 NFS/SSH dump target reachable from the host']/skipped"
+    )
+    assert skipped.get("message") == "local target: nothing to reach over the network"
+    passed = suite_of(root, "web1.example.com").find("testcase[@name='KDUMP-001 kdump tools installed']")
+    assert list(passed) == []
+    gone = suite_of(root, "gone.example.com")
+    assert [c.get("name") for c in gone.findall("testcase")] == ["KDUMP-000 host reachable and kdump_info ran"]
+    assert "No route to host" in gone.find("testcase/failure").get("message")
+
+
+def test_junit_survives_hostile_and_control_characters():
+    fleet = sample_fleet()
+    web1 = next(h for h in fleet["hosts"] if h["host"] == "web1.example.com")
+    web1["host"] = "bad\x00host\x1b[31m"
+    web1["checks"][0]["finding"] = "a\x07b"
+    root = ET.fromstring(render_junit(fleet))
+    assert suite_of(root, "bad\ufffdhost\ufffd[31m").find("testcase").get("name").startswith("KDUMP-000")
+    assert suite_of(root, HOSTILE_HOST).get("hostname") == HOSTILE_HOST
+    texts = [case.get("message") for case in root.iter("failure")]
+    assert any(HOSTILE_PATH in (text or "") for text in texts)
+
+
+# --- Markdown --------------------------------------------------------------------------------------
+
+
+def test_markdown_has_counts_then_failing_hosts_with_reasons():
+    text = render_markdown(sample_fleet(), report_paths={"json": "/r/kdump-audit.json"})
+    lines = text.splitlines()
+    assert lines[0] == "# kdump readiness audit"
+    assert lines[2].startswith(
+        "kdump readiness gate FAILED: 1 of 6 hosts ready (16.7 %), kdump_audit_min_ready_percent is 100."
+    )
+    assert "| ready | 1 | 16.7 % |" in lines
+    assert "| degraded | 3 | 50.0 % |" in lines
+    assert "| not ready | 2 | 33.3 % |" in lines
+    assert text.index("## Failing checks") < text.index("## Not ready hosts (2)") < text.index("## Degraded hosts (3)")
+    assert "| KDUMP-007 capture kernel loaded | required | 1 | 0 | set kdump_enabled: true" in text
+    assert "- **db1.example.com**\n  - KDUMP-007 no capture kernel is loaded" in text
+    assert (
+        "- **gone.example.com**\n  - KDUMP-000 unreachable: ssh: connect to host gone port 22: No route to host" in text
+    )
+    assert "- **db2.example.com**\n  - KDUMP-012 kdump_info did not report kernel.kexec_load_disabled" in text
+    assert "web1.example.com" not in text  # ready hosts are counted, not listed
+    assert text.endswith("## Reports\n\n- json: /r/kdump-audit.json\n")
+
+
+def test_markdown_escapes_host_provided_text():
+    text = render_markdown(sample_fleet())
+    assert "<script>" not in text and "<img" not in text and "<svg" not in text
+    assert "&lt;svg onload=alert(1)&gt;" in text
+    assert md_escape(HOSTILE_HOST) in text
+    assert (
+        md_escape("a|b\n# heading `x` *y* [l](u) <t> &") == "a\\|b # heading \\`x\\` \\*y\\* \\[l\\](u) &lt;t&gt; &amp;"
+    )
+
+
+def test_markdown_caps_the_listed_hosts():
+    text = render_markdown(sample_fleet(), max_hosts=3)
+    assert "## Not ready hosts (2)" in text and "more not ready hosts" not in text
+    assert "- ... and 2 more degraded hosts (see the JSON or HTML report)" in text
+    assert text.count("- **") == 3
+
+
+def test_markdown_when_every_host_is_ready():
+    fleet = evaluate_fleet({"a": registered(ready_info())}, now=NOW)
+    text = render_markdown(fleet)
+    assert "gate passed: 1 of 1 hosts ready (100.0 %)" in text
+    assert "## Failing checks" not in text and "hosts (" not in text
+
+
+# --- HTML ------------------------------------------------------------------------------------------
+
+
+class Page(html.parser.HTMLParser):
+    """Collects every tag with its attributes, the text and the script/style bodies."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+        self.text = []
+        self.raw = {"script": [], "style": []}
+        self._inside = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in self.raw:
+            self._inside = tag
+
+    def handle_endtag(self, tag):
+        self._inside = None
+
+    def handle_data(self, data):
+        if self._inside:
+            self.raw[self._inside].append(data)
+        else:
+            self.text.append(data)
+
+
+def parse(document):
+    page = Page()
+    page.feed(document)
+    page.close()
+    return page
+
+
+ALLOWED_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "h1",
+    "h2",
+    "p",
+    "section",
+    "div",
+    "b",
+    "svg",
+    "text",
+    "rect",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "button",
+    "a",
+    "span",
+    "details",
+    "summary",
+    "pre",
+    "script",
+}
+
+
+def test_html_escapes_every_host_provided_string():
+    page = parse(render_html(sample_fleet()))
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS  # no <img>, <svg onload>, ...
+    assert not [attrs for _, attrs in page.tags if any(name.startswith("on") for name in attrs)]
+    assert len(page.raw["script"]) == 1
+    text = "".join(page.text)
+    assert HOSTILE_HOST in text  # shown as text
+    assert HOSTILE_PATH in text
+    assert "<b>6.1</b>" in text
+    # The only <b> elements are the summary counts.
+    assert sum(1 for tag, _ in page.tags if tag == "b") == 3
+
+
+def test_html_is_self_contained_and_locked_by_its_csp():
+    document = render_html(sample_fleet())
+    page = parse(document)
+    for tag, attrs in page.tags:
+        assert "src" not in attrs, tag
+        if "href" in attrs:
+            assert attrs["href"].startswith("#"), attrs
+    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", document)
+    csp = next(a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+
+    def sha(text):
+        return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'"
+
+    style, script = sha(page.raw["style"][0]), sha(page.raw["script"][0])
+    assert csp == f"default-src 'none'; style-src {style}; script-src {script}; img-src data:"
+
+
+def test_html_summary_chart_table_and_details():
+    fleet = sample_fleet()
+    page = parse(render_html(fleet))
+    counts = [attrs for tag, attrs in page.tags if tag == "div" and attrs.get("class", "").startswith("count ")]
+    assert [c["class"] for c in counts] == ["count ready", "count degraded", "count not_ready"]
+    bars = {
+        a["class"]: float(a["width"]) for t, a in page.tags if t == "rect" and a.get("class", "").startswith("bar-")
+    }
+    assert bars == {"bar-ready": round(320 / 6, 1), "bar-degraded": 160.0, "bar-not_ready": round(640 / 6, 1)}
+    rows = [a for t, a in page.tags if t == "tr" and "data-host" in a]
+    assert [r["data-status"] for r in rows] == ["not_ready"] * 2 + ["degraded"] * 3 + ["ready"]
+    assert [r["data-host"] for r in rows] == [
+        "db1.example.com",
+        "gone.example.com",
+        HOSTILE_HOST,
+        "db2.example.com",
+        "web2.example.com",
+        "web1.example.com",
+    ]
+    keys = [a["data-key"] for t, a in page.tags if t == "button"]
+    assert keys == [
+        "host",
+        "status",
+        "required_failed",
+        "advisory_failed",
+        "unknown",
+        "distribution",
+        "kernel",
+        "reserved",
+        "reason",
+    ]
+    details = [a for t, a in page.tags if t == "details" and a.get("class") == "host"]
+    assert [d["id"] for d in details] == [f"host-{i}" for i in range(6)]
+    assert "open" not in details[-1]  # the ready host starts collapsed
+    text = "".join(page.text)
+    assert "Fleet readiness: 1 ready, 3 degraded, 2 not ready" in text
+    assert "kdump readiness gate FAILED: 1 of 6 hosts ready (16.7 %)" in text
+
+
+def test_html_gate_passed_styling():
+    document = render_html(sample_fleet(min_ready_percent=10))
+    assert '<p class="gate passed" id="gate">kdump readiness gate passed' in document
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+
+def test_write_reports_writes_each_format_atomically(tmp_path):
+    fleet = sample_fleet()
+    target = tmp_path / "new" / "dir"
+    paths = write_reports(fleet, str(target))
+    assert paths == {fmt: str(target / FILE_NAMES[fmt]) for fmt in ("json", "junit", "markdown", "html")}
+    assert json.loads((target / "kdump-audit.json").read_text()) == fleet
+    assert (target / "kdump-audit.md").read_text() == render_markdown(fleet)
+    assert (target / "kdump-audit.html").read_text() == render_html(fleet)
+    assert sorted(p.name for p in target.iterdir()) == sorted(FILE_NAMES.values())  # no temporary files left
+    assert (target / "kdump-audit.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_write_reports_only_the_chosen_formats(tmp_path):
+    paths = write_reports(sample_fleet(), str(tmp_path), formats=["junit"])
+    assert list(paths) == ["junit"]
+    assert [p.name for p in tmp_path.iterdir()] == ["kdump-audit.junit.xml"]
+
+
+def test_write_reports_leaves_no_temporary_file_when_a_write_fails(tmp_path, monkeypatch):
+    def full_disk(source, destination):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_audit_reports.os, "replace", full_disk)
+    with pytest.raises(OSError):
+        write_reports(sample_fleet(), str(tmp_path))
+    assert list(tmp_path.iterdir()) == []

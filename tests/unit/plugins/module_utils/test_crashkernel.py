@@ -1,0 +1,264 @@
+"""Unit tests of the crashkernel= grammar (module_utils/_crashkernel.py)."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
+    RECOMMENDED_RANGES,
+    Crashkernel,
+    CrashkernelError,
+    MemoryRange,
+    find_in_cmdline,
+    format_size,
+    parse,
+    parse_size,
+    recommended,
+    recommended_range,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._grubby import parse_info
+
+K, M, G, T = 1 << 10, 1 << 20, 1 << 30, 1 << 40
+
+
+@pytest.mark.parametrize(
+    ("text", "rendered", "kernel_args"),
+    [
+        ("256M", "256M", ["crashkernel=256M"]),
+        ("131072K", "128M", ["crashkernel=128M"]),
+        ("268435456", "256M", ["crashkernel=256M"]),
+        ("1000", "1000", ["crashkernel=1000"]),
+        ("2g", "2G", ["crashkernel=2G"]),
+        ("0x10000000", "256M", ["crashkernel=256M"]),
+        ("256M@16M", "256M@16M", ["crashkernel=256M@16M"]),
+        ("64M@0", "64M@0", ["crashkernel=64M@0"]),
+        ("1G-4G:192M,4G-64G:256M,64G-:512M", "1G-4G:192M,4G-64G:256M,64G-:512M", None),
+        ("384M-:128M", "384M-:128M", ["crashkernel=384M-:128M"]),
+        ("0-2G:0,2G-:256M", "0-2G:0,2G-:256M", None),
+        ("512M-2G:64M,2G-:128M@16M", "512M-2G:64M,2G-:128M@16M", None),
+        ("1G-2G:128M,4G-8G:256M", "1G-2G:128M,4G-8G:256M", None),  # a gap is allowed
+        ("1024M-4096M:192M", "1G-4G:192M", None),
+        ("512M,high", "512M,high", ["crashkernel=512M,high"]),
+        ("512M,high 128M,low", "512M,high 128M,low", ["crashkernel=512M,high", "crashkernel=128M,low"]),
+        ("128M,low   512M,high", "512M,high 128M,low", ["crashkernel=512M,high", "crashkernel=128M,low"]),
+        ("crashkernel=384M-:128M", "384M-:128M", ["crashkernel=384M-:128M"]),
+        ("  256M \n", "256M", ["crashkernel=256M"]),
+    ],
+)
+def test_parse_accepts_every_documented_form(text, rendered, kernel_args):
+    value = parse(text)
+    assert value.render() == rendered
+    assert value.kernel_args() == (kernel_args or ["crashkernel=" + rendered])
+    assert parse(value.render()) == value  # rendering is canonical and round-trips
+
+
+def test_parse_builds_the_expected_structure():
+    assert parse("256M@16M") == Crashkernel(size=256 * M, offset=16 * M)
+    assert parse("1G-4G:192M,4G-:256M@16M") == Crashkernel(
+        ranges=(MemoryRange(G, 4 * G, 192 * M), MemoryRange(4 * G, None, 256 * M)), offset=16 * M
+    )
+    assert parse("512M,high 128M,low") == Crashkernel(size=512 * M, high=True, low=128 * M)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "crashkernel value is empty"),
+        ("   ", "crashkernel value is empty"),
+        ("25X", "invalid crashkernel size '25X' in '25X'"),
+        ("1G-4G:25X", "invalid crashkernel size '25X' in '1G-4G:25X'"),
+        ("1X-4G:256M", "invalid crashkernel range start '1X' in '1X-4G:256M'"),
+        ("1G-4Q:256M", "invalid crashkernel range end '4Q' in '1G-4Q:256M'"),
+        ("256M@16Q", "invalid crashkernel offset '16Q' in '256M@16Q'"),
+        ("256M@", "missing crashkernel offset after '@' in '256M@'"),
+        ("016M", "invalid crashkernel size '016M' in '016M'"),
+        ("1.5G", "invalid crashkernel size '1.5G' in '1.5G'"),
+        ("abc", "invalid crashkernel size 'abc' in 'abc'"),
+        ("256M-", "invalid crashkernel size '256M-' in '256M-'"),
+        ("0", "crashkernel size is 0 in '0'; use state=absent to remove it"),
+        ("4G-1G:128M", "crashkernel range '4G-1G:128M' in '4G-1G:128M' must start below its end"),
+        ("2G-2G:128M", "crashkernel range '2G-2G:128M' in '2G-2G:128M' must start below its end"),
+        (
+            "1G-4G:128M,2G-8G:256M",
+            "crashkernel range '2G-8G:256M' in '1G-4G:128M,2G-8G:256M' overlaps or comes before the range before it",
+        ),
+        (
+            "4G-8G:256M,1G-2G:128M",
+            "crashkernel range '1G-2G:128M' in '4G-8G:256M,1G-2G:128M' overlaps or comes before the range before it",
+        ),
+        (
+            "1G-:128M,4G-:256M",
+            "crashkernel range '4G-:256M' in '1G-:128M,4G-:256M' overlaps or comes before the range before it",
+        ),
+        ("1G-4G:128M,", "empty range in crashkernel value '1G-4G:128M,'"),
+        (",1G-4G:128M", "empty range in crashkernel value ',1G-4G:128M'"),
+        (":256M", "invalid crashkernel range ':256M' in ':256M' (expected start-[end]:size)"),
+        ("1G-4G:", "invalid crashkernel range '1G-4G:' in '1G-4G:' (expected start-[end]:size)"),
+        ("1G:256M", "invalid crashkernel range '1G:256M' in '1G:256M' (expected start-[end]:size)"),
+        ("128M,low", "crashkernel ',low' in '128M,low' needs a ',high' part"),
+        ("256M 128M,low", "crashkernel ',low' in '256M 128M,low' needs a ',high' part"),
+        ("512M,high 256M,high", "crashkernel ',high' given twice in '512M,high 256M,high'"),
+        ("512M,high 128M,low 64M", "crashkernel value '512M,high 128M,low 64M' has 3 parts; at most two"),
+        ("256M 512M", "crashkernel '256M 512M' has two plain values; give one"),
+        ("512M,high 256M", "crashkernel '512M,high 256M' mixes a plain value with ',high'; use one form"),
+        (
+            "512M@16M,high",
+            "crashkernel ',high' takes a plain size (no ranges or offset): '512M@16M' in '512M@16M,high'",
+        ),
+        (
+            "1G-:512M,high",
+            "crashkernel ',high' takes a plain size (no ranges or offset): '1G-:512M' in '1G-:512M,high'",
+        ),
+        ("0,high", "crashkernel ',high' size is 0 in '0,high'"),
+        ("256M,medium", "invalid crashkernel size '256M,medium' in '256M,medium'"),
+        ("auto", "crashkernel 'auto' in 'auto' only worked on RHEL 7/8 kernels"),
+    ],
+)
+def test_parse_rejects_with_a_message_quoting_the_bad_part(text, message):
+    with pytest.raises(CrashkernelError) as raised:
+        parse(text)
+    assert str(raised.value).startswith(message)
+
+
+def test_crashkernel_error_is_a_value_error():
+    assert issubclass(CrashkernelError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("memory", "expected"),
+    [
+        (512 * M, 0),  # below the first range: nothing reserved
+        (G - 1, 0),
+        (G, 192 * M),  # start is inclusive
+        (2 * G, 192 * M),
+        (4 * G - 1, 192 * M),  # end is exclusive
+        (4 * G, 256 * M),
+        (24 * G, 256 * M),
+        (64 * G - 1, 256 * M),
+        (64 * G, 512 * M),
+        (4 * T, 512 * M),  # open end
+    ],
+)
+def test_size_for_compares_ranges_like_the_kernel(memory, expected):
+    assert parse("1G-4G:192M,4G-64G:256M,64G-:512M").size_for(memory) == expected
+
+
+def test_size_for_gaps_plain_and_high_low():
+    gapped = parse("1G-2G:128M,4G-8G:256M")
+    assert gapped.size_for(3 * G) == 0
+    assert gapped.size_for(5 * G) == 256 * M
+    assert parse("256M@16M").size_for(2 * G) == 256 * M
+    assert parse("512M,high 128M,low").size_for(8 * G) == 640 * M
+    assert parse("512M,high").size_for(8 * G) == 512 * M
+
+
+def test_size_for_is_zero_when_the_reservation_does_not_fit_in_memory():
+    # The kernel rejects a range size not below system RAM and cannot reserve a size
+    # larger than memory; both end with nothing reserved.
+    assert parse("0-:2G").size_for(2 * G) == 0
+    assert parse("0-1G:4G,1G-:128M").size_for(2 * G) == 0
+    assert parse("4G").size_for(2 * G) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0),
+        ("4096", 4096),
+        ("4k", 4 * K),
+        ("256M", 256 * M),
+        ("2G", 2 * G),
+        ("1T", T),
+        ("0x1000", 4096),
+        ("0X10M", 16 * M),
+    ],
+)
+def test_parse_size(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "M", "12P", "1.5G", "-1G", "012", "0x", "1 G"])
+def test_parse_size_rejects(text):
+    with pytest.raises(CrashkernelError, match="invalid size"):
+        parse_size(text)
+
+
+@pytest.mark.parametrize(
+    ("nbytes", "text"),
+    [(0, "0"), (1000, "1000"), (4 * K, "4K"), (1536 * M, "1536M"), (2 * G, "2G"), (3 * T, "3T"), (G + K, "1048577K")],
+)
+def test_format_size_uses_the_largest_exact_unit(nbytes, text):
+    assert format_size(nbytes) == text
+    assert parse_size(text) == nbytes
+
+
+@pytest.mark.parametrize(
+    ("memory", "arch", "size"),
+    [
+        (512 * M, "x86_64", "192M"),  # below the table: smallest entry
+        (G, "x86_64", "192M"),
+        (2 * G, "x86_64", "192M"),
+        (4 * G - 1, "x86_64", "192M"),
+        (4 * G, "x86_64", "256M"),
+        (64 * G - 1, "x86_64", "256M"),
+        (64 * G, "x86_64", "512M"),
+        (2 * T, "x86_64", "512M"),
+        (2 * G, "amd64", "192M"),
+        (8 * G, "s390x", "256M"),
+        (2 * G, "aarch64", "256M"),
+        (16 * G, "arm64", "320M"),
+        (128 * G, "aarch64", "576M"),
+        (G, "ppc64le", "384M"),
+        (3 * G, "ppc64le", "384M"),
+        (4 * G, "ppc64le", "512M"),
+        (16 * G, "ppc64le", "1G"),
+        (64 * G, "ppc64el", "2G"),
+        (128 * G, "ppc64le", "4G"),
+    ],
+)
+def test_recommended_table_boundaries(memory, arch, size):
+    assert recommended(memory, arch) == size
+
+
+def test_recommended_range_and_unknown_arch():
+    assert recommended_range() == "1G-4G:192M,4G-64G:256M,64G-:512M"
+    assert recommended_range("arm64") == RECOMMENDED_RANGES["aarch64"]
+    for table in RECOMMENDED_RANGES.values():
+        assert parse(table).render() == table  # every table entry is valid grammar
+    with pytest.raises(CrashkernelError, match="no recommended crashkernel for architecture 'riscv64'"):
+        recommended(4 * G, "riscv64")
+
+
+@pytest.mark.parametrize("fixture", ["rocky-9.1-info-all.txt", "almalinux-9.4-info-all.txt"])
+def test_recommended_range_matches_what_real_el9_installs_carry(load_fixture, fixture):
+    # Anaconda writes `kdumpctl get-default-crashkernel` into every entry on EL9.
+    values = {entry.crashkernel for entry in parse_info(load_fixture("grubby", fixture))}
+    assert values == {recommended_range("x86_64")}
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "expected"),
+    [
+        ("BOOT_IMAGE=/vmlinuz-6.1.0-28-amd64 root=UUID=1 ro quiet", None),
+        ("", None),
+        ("BOOT_IMAGE=/vmlinuz ro quiet crashkernel=384M-:128M", "384M-:128M"),
+        ("ro crashkernel=512M,high crashkernel=128M,low quiet\n", "512M,high 128M,low"),
+        ("ro xcrashkernel=1G foo.crashkernel=2G", None),
+    ],
+)
+def test_find_in_cmdline(cmdline, expected):
+    assert find_in_cmdline(cmdline) == expected
+
+
+def test_find_in_cmdline_on_a_real_proc_cmdline(load_fixture):
+    # Recorded on the Firecracker development VM, which boots without crashkernel=.
+    assert find_in_cmdline(load_fixture("proc", "debian12-firecracker/cmdline")) is None
+
+
+def test_ubuntu_26_04_default_range_from_a_real_cmdline(load_fixture):
+    # Ubuntu Server docs: a 3 GB machine booted with Ubuntu's default range reserved 320 MB.
+    value = find_in_cmdline(load_fixture("proc", "ubuntu-docs-26.04/cmdline"))
+    assert value == "2G-4G:320M,4G-32G:512M,32G-64G:1024M,64G-128G:2048M,128G-:4096M"
+    parsed = parse(value)
+    assert parsed.render() == "2G-4G:320M,4G-32G:512M,32G-64G:1G,64G-128G:2G,128G-:4G"
+    assert parsed.size_for(3 * G) == 320 * M
+    assert parsed.size_for(G) == 0

@@ -1,0 +1,320 @@
+"""Tests of the host fact parsers against real recorded outputs (see fixtures/*/SOURCE.md)."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.kdump.fleet.plugins.module_utils import _host_facts as hf
+from conftest import FIXTURES_DIR, load_fixture
+
+CONTROLLER = "debian12-firecracker"
+LOONGARCH = "loongarch-lkml-20231229"
+LAB_KDUMP = FIXTURES_DIR / "proc" / "debian12-kdump"
+
+# --- os-release ---------------------------------------------------------------
+
+
+def test_os_release_of_the_controller_is_debian_bookworm():
+    values = hf.parse_os_release(load_fixture("proc", CONTROLLER + "/os-release"))
+    assert values["PRETTY_NAME"] == "Debian GNU/Linux 12 (bookworm)"  # quotes removed
+    assert hf.distribution(values) == {"id": "debian", "version": "12", "codename": "bookworm"}
+    assert hf.family(values) == "debian"
+
+
+def test_os_release_fedora_is_redhat_family_and_empty_codename_is_none():
+    values = hf.parse_os_release(load_fixture("proc", "os-release-public/fedora-37-wsl"))
+    assert hf.family(values) == "redhat"
+    assert hf.distribution(values) == {"id": "fedora", "version": "37", "codename": None}
+
+
+def test_os_release_id_like_decides_for_a_derivative():
+    values = hf.parse_os_release(load_fixture("proc", "os-release-public/galliumos-1.0"))
+    assert values["ID"] == "galliumos"
+    assert hf.family(values) == "debian"
+
+
+def test_os_release_without_a_known_id_or_id_like_is_unknown():
+    values = hf.parse_os_release(load_fixture("proc", "os-release-public/sotolito-1.28"))
+    assert values["VERSION"] == "1.28 (Aguamiel)"
+    assert hf.family(values) == "unknown"
+
+
+# --- meminfo and iomem --------------------------------------------------------
+
+
+def test_meminfo_converts_kb_to_bytes_and_keeps_counts():
+    text = load_fixture("proc", CONTROLLER + "/meminfo")
+    values = hf.parse_meminfo(text)
+    memtotal_kb = next(int(line.split()[1]) for line in text.splitlines() if line.startswith("MemTotal:"))
+    hugepages = next(int(line.split()[1]) for line in text.splitlines() if line.startswith("HugePages_Total:"))
+    assert values["MemTotal"] == memtotal_kb * 1024
+    assert values["HugePages_Total"] == hugepages  # a count, no kB unit
+    assert values["MemFree"] < values["MemTotal"]
+
+
+def test_iomem_depth_follows_indentation():
+    regions = hf.parse_iomem(load_fixture("proc", CONTROLLER + "/iomem"))
+    by_name = {(r["name"], r["depth"]) for r in regions}
+    assert ("System RAM", 0) in by_name
+    assert ("Kernel code", 1) in by_name
+    assert ("PCI Bus 0000:00", 2) in by_name  # "    eec00000-eecfffff : PCI Bus 0000:00"
+    assert all(r["size"] == r["end"] - r["start"] + 1 for r in regions)
+
+
+def test_iomem_of_the_controller_has_no_crash_kernel_and_sums_system_ram():
+    text = load_fixture("proc", CONTROLLER + "/iomem")
+    summary = hf.summarize_iomem(text)
+    expected_ram = 0
+    for line in text.splitlines():
+        if line.endswith(": System RAM") and not line.startswith(" "):
+            start, end = line.split(" : ")[0].split("-")
+            expected_ram += int(end, 16) - int(start, 16) + 1
+    assert summary == {
+        "masked": False,
+        "crash_kernel": None,
+        "crash_kernel_regions": 0,
+        "system_ram_bytes": expected_ram,
+    }
+    # The controller has 24 GiB; the firmware holes make System RAM a little less.
+    meminfo = hf.parse_meminfo(load_fixture("proc", CONTROLLER + "/meminfo"))
+    assert meminfo["MemTotal"] < expected_ram <= 24 * 1024**3
+
+
+def test_iomem_read_without_root_is_masked_and_sizes_are_unknown():
+    summary = hf.summarize_iomem(load_fixture("proc", CONTROLLER + "/iomem.nonroot"))
+    assert summary["masked"] is True
+    assert summary["system_ram_bytes"] is None
+    assert summary["crash_kernel"] is None
+
+
+@pytest.mark.parametrize("name", ["iomem-crashkernel-nested", "iomem-crashkernel-toplevel"])
+def test_iomem_crash_kernel_region_nested_or_top_level(name):
+    summary = hf.summarize_iomem(load_fixture("proc", LOONGARCH + "/" + name))
+    # "e6200000-f61fffff : Crash kernel" in both listings: 256 MiB.
+    assert summary["crash_kernel"] == {"start": 0xE6200000, "end": 0xF61FFFFF, "size": 256 * 1024**2}
+    assert summary["crash_kernel_regions"] == 1
+
+
+def test_iomem_system_ram_loses_the_region_the_kernel_bug_dropped():
+    without = hf.summarize_iomem(load_fixture("proc", LOONGARCH + "/iomem-without-crashkernel"))
+    nested = hf.summarize_iomem(load_fixture("proc", LOONGARCH + "/iomem-crashkernel-nested"))
+    toplevel = hf.summarize_iomem(load_fixture("proc", LOONGARCH + "/iomem-crashkernel-toplevel"))
+    assert without["crash_kernel"] is None
+    assert nested["system_ram_bytes"] == without["system_ram_bytes"]
+    # Before the fix the parent "90400000-fa17ffff : System RAM" vanished from the listing.
+    assert without["system_ram_bytes"] - toplevel["system_ram_bytes"] == 0xFA17FFFF - 0x90400000 + 1
+
+
+# --- systemctl ------------------------------------------------------------------
+
+
+def test_systemctl_show_of_a_running_enabled_service():
+    state = hf.parse_systemctl_show(load_fixture("systemctl", "insights-core-tuned-service.show"))
+    assert state == {
+        "exists": True,
+        "enabled": True,
+        "active": True,
+        "masked": False,
+        "unit_file_state": "enabled",
+        "sub_state": "running",
+    }
+
+
+def test_systemctl_show_without_systemd_knows_nothing():
+    # systemd not PID 1: stdout empty, rc 1, the reason on stderr.
+    assert load_fixture("systemctl", CONTROLLER + "-show-kdump-tools.rc").strip() == "1"
+    state = hf.parse_systemctl_show(load_fixture("systemctl", CONTROLLER + "-show-kdump-tools.stdout"))
+    assert state == {
+        "exists": None,
+        "enabled": None,
+        "active": None,
+        "masked": None,
+        "unit_file_state": None,
+        "sub_state": None,
+    }
+
+
+def test_systemctl_is_enabled_fallback_for_a_missing_unit():
+    rc = int(load_fixture("systemctl", CONTROLLER + "-is-enabled-kdump-tools.rc"))
+    state = hf.parse_systemctl_is_enabled(load_fixture("systemctl", CONTROLLER + "-is-enabled-kdump-tools.stdout"), rc)
+    assert state["exists"] is False
+    assert state["enabled"] is False
+    assert state["active"] is False  # a unit that does not exist cannot be running
+    assert state["unit_file_state"] is None
+
+
+def test_systemctl_is_enabled_fallback_for_an_enabled_unit_leaves_active_unknown():
+    rc = int(load_fixture("systemctl", CONTROLLER + "-is-enabled-apt-daily-timer.rc"))
+    state = hf.parse_systemctl_is_enabled(
+        load_fixture("systemctl", CONTROLLER + "-is-enabled-apt-daily-timer.stdout"), rc
+    )
+    assert state["exists"] is True
+    assert state["enabled"] is True
+    assert state["unit_file_state"] == "enabled"
+    assert state["active"] is None
+    assert state["masked"] is False
+
+
+# --- package queries ----------------------------------------------------------
+
+DEBIAN_PACKAGES = ("kdump-tools", "makedumpfile", "kexec-tools")
+REDHAT_PACKAGES = ("kexec-tools", "kdump-utils", "makedumpfile")
+
+
+def test_dpkg_query_with_nothing_installed():
+    assert load_fixture("proc", CONTROLLER + "/dpkg-query-none.stdout") == ""
+    versions = hf.parse_dpkg_query(load_fixture("proc", CONTROLLER + "/dpkg-query-none.stdout"), DEBIAN_PACKAGES)
+    assert versions == dict.fromkeys(DEBIAN_PACKAGES)
+
+
+def test_dpkg_query_known_but_not_installed_package_is_none():
+    text = load_fixture("proc", CONTROLLER + "/dpkg-query-partial.stdout")
+    versions = hf.parse_dpkg_query(text, DEBIAN_PACKAGES)
+    assert "kdump-tools\tunknown ok not-installed\t" in text
+    assert versions["kdump-tools"] is None
+    assert versions["makedumpfile"] == "1:1.7.2-1"
+    assert versions["kexec-tools"].startswith("1:2.0.25-")
+
+
+def test_rpm_query_with_nothing_installed():
+    assert load_fixture("proc", CONTROLLER + "/rpm-query-none.rc").strip() == "3"
+    text = load_fixture("proc", CONTROLLER + "/rpm-query-none.stdout")
+    assert hf.parse_rpm_query(text, REDHAT_PACKAGES) == dict.fromkeys(REDHAT_PACKAGES)
+
+
+def test_rpm_query_versions_with_and_without_epoch():
+    versions = hf.parse_rpm_query(load_fixture("proc", CONTROLLER + "/rpm-query-some.stdout"), REDHAT_PACKAGES)
+    assert versions == {"kexec-tools": "2.0.28-1.el9", "kdump-utils": None, "makedumpfile": "1:1.7.4-0.el9"}
+
+
+# --- kdump-config show / kdumpctl status ------------------------------------------
+
+
+def test_kdump_config_show_ready():
+    show = hf.parse_kdump_config_show(load_fixture("kdump_config", "ubuntu-26.04-ready.txt"))
+    assert show["ready"] is True
+    assert show["current_state"] == "ready to kdump"
+    assert show["crashkernel_addr"] == 0x60000000
+    assert show["suggested_size"] == "417M"
+    assert show["settings"] == {"DUMP_MODE": "kdump", "USE_KDUMP": "1", "KDUMP_COREDIR": "/var/crash"}
+    assert show["kexec_command"].startswith("/sbin/kexec -p -s --command-line=")
+
+
+def test_kdump_config_show_not_ready_without_reservation():
+    show = hf.parse_kdump_config_show(load_fixture("kdump_config", "ubuntu-26.04-not-ready.txt"))
+    assert show["ready"] is False
+    assert show["current_state"] == "Not ready to kdump"
+    assert show["crashkernel_addr"] is None
+    assert show["kexec_command"] is None  # "no kexec command recorded"
+
+
+@pytest.mark.parametrize(
+    ("name", "remote"),
+    [
+        ("ubuntu-16.04-ssh.txt", {"SSH": "ubuntu@kdump-netcrash", "SSH_KEY": "/root/.ssh/kdump_id_rsa"}),
+        ("ubuntu-16.04-nfs.txt", {"NFS": "kdump-netcrash:/var/crash"}),
+    ],
+)
+def test_kdump_config_show_remote_targets(name, remote):
+    show = hf.parse_kdump_config_show(load_fixture("kdump_config", name))
+    assert show["ready"] is True
+    assert show["crashkernel_addr"] == 0x2C000000
+    assert show["settings"]["KDUMP_SYSCTL"] == "kernel.panic_on_oops=1"
+    for key, value in remote.items():
+        assert show["settings"][key] == value
+    assert show["suggested_size"] is None  # older kdump-tools did not print it
+
+
+def test_kdumpctl_status_fadump_operational():
+    status = hf.parse_kdumpctl_status(load_fixture("kdumpctl_status", "el10-ppc64le-fadump-operational.txt"), rc=0)
+    assert status == {
+        "operational": True,
+        "dump_mode": "fadump",
+        "messages": ["Dump mode is fadump", "Kdump is operational"],
+    }
+
+
+def test_kdumpctl_status_exit_code_3_means_not_operational():
+    # Exit 3 is kdumpctl's "not operational" (see fixtures/kdumpctl_status/SOURCE.md); the
+    # fadump lines without their verdict line leave only the exit code to decide.
+    lines = load_fixture("kdumpctl_status", "el10-ppc64le-fadump-operational.txt").splitlines()
+    status = hf.parse_kdumpctl_status(lines[0] + "\n", rc=3)
+    assert status["operational"] is False
+    assert status["dump_mode"] == "fadump"
+
+
+# --- dumps ----------------------------------------------------------------------
+
+
+def _entry(directory, name, mtime, *, mode=0o100600, dir_mode=0o040700, size=4096):
+    return {
+        "dir": directory,
+        "name": name,
+        "path": f"/var/crash/{directory}/{name}",
+        "size": size,
+        "mtime": mtime,
+        "mode": mode,
+        "dir_mode": dir_mode,
+    }
+
+
+def test_find_dumps_knows_both_layouts_and_skips_logs_and_partial_files():
+    # The names the tools write (LAB.md; kdump-utils kdump.conf(5) "%HOST_IP-%DATE/vmcore").
+    listing = [
+        _entry("202611221330", "dump.202611221330", 100.0, mode=0o100644, dir_mode=0o040755),
+        _entry("202611221330", "dmesg.202611221330", 100.0),
+        _entry("127.0.0.1-2026-11-22-13:40:02", "vmcore", 200.0),
+        _entry("127.0.0.1-2026-11-22-13:40:02", "vmcore-dmesg.txt", 200.0),
+        _entry("127.0.0.1-2026-11-22-14:00:00", "vmcore-incomplete", 300.0),
+        _entry("notadate", "dump.notadate", 400.0),
+    ]
+    found = hf.find_dumps(listing)
+    assert found["count"] == 2
+    assert [item["path"] for item in found["items"]] == [
+        "/var/crash/127.0.0.1-2026-11-22-13:40:02/vmcore",
+        "/var/crash/202611221330/dump.202611221330",
+    ]
+    assert found["newest"] == found["items"][0]
+    debian = found["items"][1]
+    assert (debian["mode"], debian["dir_mode"], debian["world_readable"]) == ("0644", "0755", True)
+    assert found["items"][0]["world_readable"] is False
+
+
+def test_find_dumps_file_readable_by_others_in_a_closed_directory_is_not_world_readable():
+    found = hf.find_dumps([_entry("202611221330", "dump.202611221330", 1.0, mode=0o100644, dir_mode=0o040700)])
+    assert found["items"][0]["world_readable"] is False
+
+
+def test_find_dumps_limit_keeps_the_newest_and_counts_all():
+    listing = [_entry(f"2026112213{minute:02d}", f"dump.2026112213{minute:02d}", float(minute)) for minute in range(5)]
+    found = hf.find_dumps(listing, limit=2)
+    assert found["count"] == 5
+    assert [item["mtime"] for item in found["items"]] == [4.0, 3.0]
+    assert hf.find_dumps([], limit=2) == {"count": 0, "items": [], "newest": None}
+
+
+# --- the lab's Debian VM with kdump active (files appear when the lab records them) ---
+
+
+def _lab(name):
+    path = LAB_KDUMP / name
+    if not path.is_file():
+        pytest.skip(f"not recorded yet: fixtures/proc/debian12-kdump/{name} (see its SOURCE.md)")
+    return path.read_text(encoding="utf-8")
+
+
+def test_lab_vm_crash_kernel_region_matches_kexec_crash_size():
+    summary = hf.summarize_iomem(_lab("iomem"))
+    assert summary["crash_kernel"] is not None
+    assert summary["crash_kernel"]["size"] == int(_lab("kexec_crash_size"))
+    assert int(_lab("kexec_crash_loaded")) == 1
+    assert hf.parse_meminfo(_lab("meminfo"))["MemTotal"] < summary["system_ram_bytes"]
+
+
+def test_lab_vm_kdump_tools_is_installed_and_running():
+    versions = hf.parse_dpkg_query(_lab("dpkg-query-kdump.stdout"), DEBIAN_PACKAGES)
+    assert all(versions.values())
+    state = hf.parse_systemctl_show(_lab("systemctl-show-kdump-tools.stdout"))
+    assert (state["exists"], state["enabled"], state["active"]) == (True, True, True)
+    missing = hf.parse_systemctl_show(_lab("systemctl-show-missing.stdout"))
+    assert (missing["exists"], missing["enabled"], missing["active"]) == (False, False, False)
+    assert hf.parse_kdump_config_show(_lab("kdump-config-show.txt"))["ready"] is True

@@ -1,0 +1,498 @@
+"""Unit tests of the kdump.fleet.crashkernel module, called the way Ansible calls it.
+
+Host files (/proc, /sys, /etc/default) are real files in a tmp_path tree. Commands go
+through a patched AnsibleModule.run_command: `/bin/sh` is really run (so the GRUB
+drop-in is really sourced), grubby/kdumpctl are small stateful fakes seeded from real
+`grubby --info` outputs, update-grub is only recorded.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from unittest import mock
+
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import find_in_cmdline
+from ansible_collections.kdump.fleet.plugins.module_utils._grub import MANAGED_MARKER
+from ansible_collections.kdump.fleet.plugins.module_utils._grubby import parse_info
+from ansible_collections.kdump.fleet.plugins.modules import crashkernel as module
+
+M = 1 << 20
+GRUBBY = "/usr/sbin/grubby"
+KDUMPCTL = "/usr/bin/kdumpctl"
+UPDATE_GRUB = "/usr/sbin/update-grub"
+EL9_DEFAULT = "1G-4G:192M,4G-64G:256M,64G-:512M"
+
+
+class Host:
+    """A tmp_path tree standing in for /, plus the fake tools the module may call."""
+
+    def __init__(self, tmp_path, load_fixture, monkeypatch, fake_run_command):
+        self.root = tmp_path
+        self.load_fixture = load_fixture
+        self.proc = tmp_path / "proc"
+        self.sys_kernel = tmp_path / "sys" / "kernel"
+        self.etc_default = tmp_path / "etc" / "default"
+        for directory in (self.proc, self.sys_kernel, self.etc_default / "grub.d"):
+            directory.mkdir(parents=True)
+        monkeypatch.setattr(module, "PROC_DIR", str(self.proc))
+        monkeypatch.setattr(module, "SYS_DIR", str(tmp_path / "sys"))
+        monkeypatch.setattr(module, "ETC_DEFAULT_DIR", str(self.etc_default))
+        monkeypatch.setattr(module.platform, "machine", lambda: "x86_64")
+        # Real recordings of the 24 GiB development VM (root and non-root views).
+        (self.proc / "iomem").write_text(load_fixture("proc", "debian12-firecracker/iomem"))
+        (self.proc / "meminfo").write_text(load_fixture("proc", "debian12-firecracker/meminfo"))
+        self.set_cmdline(None)
+        (self.sys_kernel / "kexec_crash_size").write_text("0\n")
+        self.bins = {}
+        monkeypatch.setattr(AnsibleModule, "get_bin_path", self._get_bin_path)
+        self.grubby_entries = []
+        self.kdumpctl_default = None
+        self.fail = {}
+        self.commands = fake_run_command([(lambda argv: True, self._answer)])
+        monkeypatch.setattr(AnsibleModule, "run_command", self.commands)
+
+    # -- host state -------------------------------------------------------------
+
+    def set_cmdline(self, crashkernel):
+        words = ["BOOT_IMAGE=/boot/vmlinuz-6.1.0-28-amd64", "root=UUID=0f3c", "ro", "quiet"]
+        if crashkernel:
+            words += ["crashkernel=" + part for part in crashkernel.split()]
+        (self.proc / "cmdline").write_text(" ".join(words) + "\n")
+
+    def debian(self, with_kdump_tools=True):
+        """Debian 12 GRUB defaults, optionally with the kdump-tools package's drop-in."""
+        (self.etc_default / "grub").write_text(
+            self.load_fixture("grub", "debian12-grub2-common_2.06-13+deb12u2.default-grub")
+        )
+        if with_kdump_tools:
+            (self.etc_default / "grub.d" / "kdump-tools.cfg").write_text(
+                self.load_fixture("grub", "kdump-tools_1.8.1.cfg")
+            )
+        self.bins = {"update-grub": UPDATE_GRUB}
+
+    def el9(self, fixture="rocky-9.1-info-all.txt", kdumpctl_default=None):
+        """An EL9 host whose boot entries start as a real `grubby --info=ALL`."""
+        self.grubby_entries = [entry._asdict() for entry in parse_info(self.load_fixture("grubby", fixture))]
+        self.bins = {"grubby": GRUBBY}
+        if kdumpctl_default is not None:
+            self.bins["kdumpctl"] = KDUMPCTL
+            self.kdumpctl_default = kdumpctl_default
+
+    @property
+    def dropin(self):
+        return self.etc_default / "grub.d" / "zz-kdump-fleet.cfg"
+
+    def argvs(self, program):
+        return self.commands.argvs(program)
+
+    def entry_values(self):
+        return [find_in_cmdline(entry["args"]) for entry in self.grubby_entries]
+
+    # -- fakes ---------------------------------------------------------------------
+
+    def _get_bin_path(self, name, required=False, opt_dirs=None):
+        path = self.bins.get(name)
+        if path is None and required:
+            pytest.fail("module asked for missing required binary " + name)
+        return path
+
+    def _answer(self, argv):
+        program = argv[0].rsplit("/", 1)[-1]
+        if program in self.fail:
+            return self.fail[program]
+        if argv[0] == "/bin/sh":
+            done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=self.root)
+            return done.returncode, done.stdout, done.stderr
+        if program == "grubby":
+            return self._grubby(argv[1:])
+        if program == "kdumpctl":
+            return self._kdumpctl(argv[1:])
+        return 0, "", ""
+
+    def _selected(self, kernel):
+        return [e for e in self.grubby_entries if kernel == "ALL" or e["kernel"] == kernel]
+
+    def _grubby(self, options):
+        opts = dict(option.split("=", 1) for option in options)
+        if "--info" in opts:
+            lines = []
+            for entry in self._selected(opts["--info"]):
+                lines.append(f"index={entry['index']}")
+                lines += [f'{key}="{entry[key]}"' for key in ("kernel", "args", "root", "initrd", "title", "id")]
+            return 0, "\n".join(lines) + "\n", ""
+        for entry in self._selected(opts["--update-kernel"]):
+            words = entry["args"].split()
+            if opts.get("--remove-args") == "crashkernel":
+                words = [w for w in words if not w.startswith("crashkernel=")]
+            # Like grubby-bls: drop every word whose key is added, then append them all.
+            added = opts.get("--args", "").split()
+            keys = {new.split("=", 1)[0] for new in added}
+            words = [w for w in words if w.split("=", 1)[0] not in keys] + added
+            entry["args"] = " ".join(words)
+        return 0, "", ""
+
+    def _kdumpctl(self, args):
+        if args == ["get-default-crashkernel"]:
+            return 0, self.kdumpctl_default, ""
+        if args[0] == "reset-crashkernel":
+            kernel = args[1].split("=", 1)[1]
+            self._grubby(["--update-kernel=" + kernel, "--args=crashkernel=" + self.kdumpctl_default])
+            # The module ignores what reset-crashkernel prints; answer with a real output.
+            return 0, self.load_fixture("kdumpctl", "fedora-44-reset-crashkernel.stdout"), ""
+        return 1, "", "unknown command"
+
+
+@pytest.fixture
+def host(tmp_path, load_fixture, monkeypatch, fake_run_command):
+    return Host(tmp_path, load_fixture, monkeypatch, fake_run_command)
+
+
+def run(run_module, args, **kwargs):
+    return run_module(module.main, args, **kwargs)
+
+
+# -- GRUB drop-in (Debian/Ubuntu) ---------------------------------------------------
+
+
+def test_dropin_present_sets_value_and_regenerates(host, run_module):
+    host.debian()
+    host.set_cmdline("384M-:128M")
+    (host.sys_kernel / "kexec_crash_size").write_text("134217728\n")
+    result = run(run_module, {"value": "256M"})
+    assert result["changed"] is True
+    assert result["backend"] == "grub_dropin"
+    assert result["before"] == "384M-:128M"
+    assert result["after"] == "256M"
+    assert result["cmdline"] == "384M-:128M"
+    assert result["reboot_required"] is True
+    assert result["regenerated"] is True
+    assert result["reserved_bytes"] == 134217728
+    assert result["effective_bytes"] == 256 * M
+    assert result["memory_source"] == "iomem"
+    assert result["memory_bytes"] == 0x9EC00 + 0xBFF00000 + 0x540000000  # System RAM of the fixture
+    assert host.argvs("update-grub") == [[UPDATE_GRUB]]
+    text = host.dropin.read_text()
+    assert text.startswith(MANAGED_MARKER)
+    assert oct(host.dropin.stat().st_mode & 0o777) == "0o644"
+
+
+def test_dropin_second_run_changes_nothing_and_does_not_regenerate(host, run_module):
+    host.debian()
+    first = run(run_module, {"value": "1G-4G:192M,4G-:256M"})
+    written = host.dropin.read_text()
+    host.commands.calls.clear()
+    second = run(run_module, {"value": "1G-4G:192M,4G-:256M"})
+    assert first["changed"] is True
+    assert second["changed"] is False
+    assert second["regenerated"] is False
+    assert second["before"] == second["after"] == "1G-4G:192M,4G-:256M"
+    assert host.argvs("update-grub") == []
+    assert host.dropin.read_text() == written
+
+
+def test_dropin_check_mode_reports_and_touches_nothing(host, run_module):
+    host.debian()
+    result = run(run_module, {"value": "256M"}, check_mode=True)
+    assert result["changed"] is True
+    assert result["before"] == "384M-:128M"
+    assert result["after"] == "256M"
+    assert result["regenerated"] is False
+    assert not host.dropin.exists()
+    assert host.argvs("update-grub") == []
+
+
+def test_dropin_diff_shows_parsed_values_and_file_text(host, run_module):
+    host.debian()
+    result = run(run_module, {"value": "256M"}, diff=True)
+    value_diff, file_diff = result["diff"]
+    assert value_diff == {
+        "before_header": "crashkernel",
+        "after_header": "crashkernel",
+        "before": "384M-:128M\n",
+        "after": "256M\n",
+    }
+    assert file_diff["before"] == ""
+    assert file_diff["after"] == host.dropin.read_text()
+    assert file_diff["after_header"] == str(host.dropin)
+
+
+def test_dropin_absent_strips_even_the_package_default(host, run_module):
+    host.debian()
+    host.set_cmdline("384M-:128M")
+    result = run(run_module, {"state": "absent"})
+    assert result["changed"] is True
+    assert result["before"] == "384M-:128M"
+    assert result["after"] is None
+    assert result["effective_bytes"] == 0
+    assert result["reboot_required"] is True
+    assert "crashkernel=" not in host.dropin.read_text().split("unset")[0].split("GRUB_CMDLINE_LINUX_DEFAULT=")[-1]
+    again = run(run_module, {"state": "absent"})
+    assert again["changed"] is False
+
+
+def test_reboot_not_required_when_cmdline_has_the_same_value_spelled_differently(host, run_module):
+    host.debian()
+    host.set_cmdline("1024M")
+    result = run(run_module, {"value": "1G"})
+    assert result["cmdline"] == "1G"
+    assert result["reboot_required"] is False
+
+
+def test_high_low_pair_is_written_and_read_back(host, run_module):
+    host.debian()
+    result = run(run_module, {"value": "128M,low 512M,high"})
+    assert result["after"] == "512M,high 128M,low"
+    assert result["effective_bytes"] == 640 * M
+
+
+def test_dropin_that_is_overridden_by_a_later_file_fails(host, run_module):
+    host.debian()
+    (host.etc_default / "grub.d" / "zzz-local.cfg").write_text(
+        'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT crashkernel=1G"\n'
+    )
+    result = run(run_module, {"value": "256M"})
+    assert result["failed"] is True
+    assert "overrides it" in result["msg"]
+    assert "zz-kdump-fleet.cfg sets 256M" in result["msg"]
+
+
+def test_foreign_file_at_dropin_path_is_backed_up(host, run_module):
+    host.debian()
+    host.dropin.write_text('GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT"\n')
+    result = run(run_module, {"value": "256M"})
+    assert result["changed"] is True
+    backup = result["backup_file"]
+    with open(backup) as handle:
+        assert handle.read() == 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT"\n'
+
+
+def test_recommended_uses_system_ram_from_iomem(host, run_module):
+    host.debian()
+    result = run(run_module, {"value": "recommended"})
+    assert result["memory_source"] == "iomem"
+    assert result["after"] == "256M"  # 24 GiB host on the x86_64 EL9 table
+
+
+def test_memory_falls_back_to_memtotal_without_root(host, run_module, load_fixture):
+    host.debian()
+    (host.proc / "iomem").write_text(load_fixture("proc", "debian12-firecracker/iomem.nonroot"))
+    result = run(run_module, {"value": "256M"}, check_mode=True)
+    assert result["memory_source"] == "meminfo"
+    assert result["memory_bytes"] == 24684092 * 1024
+
+
+def test_regeneration_failure_is_reported(host, run_module):
+    host.debian()
+    host.fail["update-grub"] = (1, "", "/usr/sbin/grub-mkconfig: 1: syntax error")
+    result = run(run_module, {"value": "256M"})
+    assert result["failed"] is True
+    assert result["rc"] == 1
+    assert "syntax error" in result["msg"]
+
+
+# -- validation happens before anything runs -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"value": "1G-4G:25X"}, "invalid value: invalid crashkernel size '25X' in '1G-4G:25X'"),
+        ({"value": "128M,low"}, "invalid value: crashkernel ',low' in '128M,low' needs a ',high' part"),
+        ({"value": "auto"}, "invalid value: crashkernel 'auto' in 'auto' only worked on RHEL 7/8 kernels"),
+        ({}, "value is required with state=present"),
+        ({"value": "256M", "backend": "kdumpctl"}, "backend=kdumpctl only supports value=default"),
+        ({"value": "default", "backend": "grub_dropin"}, "value=default runs 'kdumpctl reset-crashkernel'"),
+        (
+            {"value": "256M", "backend": "grub_dropin", "dropin_path": "zz-kdump"},
+            "dropin_path=zz-kdump must end in .cfg",
+        ),
+        ({"value": "256M", "backend": "grubby", "kernel": "vmlinuz"}, "kernel='vmlinuz' is not ALL, DEFAULT"),
+    ],
+)
+def test_invalid_input_fails_before_any_command_or_write(host, run_module, args, message):
+    host.debian()
+    host.bins["grubby"] = GRUBBY
+    result = run(run_module, args)
+    assert result["failed"] is True
+    assert result["msg"].startswith(message)
+    assert host.commands.calls == []
+    assert not host.dropin.exists()
+
+
+def test_auto_backend_needs_a_boot_loader_tool(host, run_module):
+    (host.etc_default / "grub.d").rmdir()
+    result = run(run_module, {"value": "256M"})
+    assert result["failed"] is True
+    assert "no supported boot loader tool found" in result["msg"]
+
+
+# -- grubby (RHEL family) ------------------------------------------------------------
+
+
+def test_grubby_sets_every_entry_and_verifies(host, run_module):
+    host.el9()
+    host.set_cmdline(EL9_DEFAULT)
+    result = run(run_module, {"value": "256M"})
+    assert result["changed"] is True
+    assert result["backend"] == "grubby"
+    assert result["before"] == EL9_DEFAULT
+    assert result["after"] == "256M"
+    assert result["reboot_required"] is True
+    assert host.argvs("grubby") == [
+        [GRUBBY, "--info=ALL"],
+        [GRUBBY, "--update-kernel=ALL", "--remove-args=crashkernel"],
+        [GRUBBY, "--update-kernel=ALL", "--args=crashkernel=256M"],
+        [GRUBBY, "--info=ALL"],
+    ]
+    assert host.entry_values() == ["256M"] * 4
+    assert [entry["crashkernel"] for entry in result["entries"]] == ["256M"] * 4
+    assert result["entries"][3]["kernel"] == "/boot/vmlinuz-0-rescue-a98618aa1631441dbb52c75a50834a0a"
+
+
+def test_grubby_is_idempotent_when_every_entry_has_the_value(host, run_module):
+    host.el9("almalinux-9.4-info-all.txt")
+    host.set_cmdline(EL9_DEFAULT)
+    result = run(run_module, {"value": EL9_DEFAULT})
+    assert result["changed"] is False
+    assert result["reboot_required"] is False
+    assert result["effective_bytes"] == 256 * M  # 24 GiB host
+    assert host.argvs("grubby") == [[GRUBBY, "--info=ALL"]]
+
+
+def test_grubby_changes_when_a_single_entry_differs(host, run_module):
+    host.el9()
+    host.grubby_entries[2]["args"] = host.grubby_entries[2]["args"].replace(EL9_DEFAULT, "512M")
+    result = run(run_module, {"value": EL9_DEFAULT})
+    assert result["changed"] is True
+    assert host.entry_values() == [EL9_DEFAULT] * 4
+
+
+def test_grubby_check_mode_only_reads(host, run_module):
+    host.el9()
+    result = run(run_module, {"value": "512M,high 128M,low"}, check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert result["after"] == "512M,high 128M,low"
+    assert host.argvs("grubby") == [[GRUBBY, "--info=ALL"]]
+    assert host.entry_values() == [EL9_DEFAULT] * 4
+    assert result["diff"] == [
+        {
+            "before_header": "crashkernel",
+            "after_header": "crashkernel",
+            "before": EL9_DEFAULT + "\n",
+            "after": "512M,high 128M,low\n",
+        }
+    ]
+
+
+def test_grubby_high_low_pair(host, run_module):
+    host.el9()
+    result = run(run_module, {"value": "512M,high 128M,low"})
+    assert [GRUBBY, "--update-kernel=ALL", "--args=crashkernel=512M,high crashkernel=128M,low"] in host.argvs("grubby")
+    assert host.entry_values() == ["512M,high 128M,low"] * 4
+    assert result["after"] == "512M,high 128M,low"
+
+
+def test_grubby_one_kernel_only(host, run_module):
+    host.el9()
+    kernel = "/boot/vmlinuz-5.14.0-70.30.1.el9_0.x86_64"
+    result = run(run_module, {"value": "256M", "kernel": kernel})
+    assert result["changed"] is True
+    assert host.argvs("grubby")[0] == [GRUBBY, "--info=" + kernel]
+    assert host.entry_values() == [EL9_DEFAULT, "256M", EL9_DEFAULT, EL9_DEFAULT]
+
+
+def test_grubby_absent_removes(host, run_module):
+    host.el9()
+    result = run(run_module, {"state": "absent"})
+    assert result["changed"] is True
+    assert result["after"] is None
+    assert [GRUBBY, "--update-kernel=ALL", "--remove-args=crashkernel"] in host.argvs("grubby")
+    assert host.entry_values() == [None] * 4
+    again = run(run_module, {"state": "absent"})
+    assert again["changed"] is False
+
+
+def test_grubby_entry_without_crashkernel(host, run_module):
+    host.el9("fedora-44-info-kernel-no-crashkernel.txt")
+    result = run(run_module, {"value": "256M"}, check_mode=True)
+    assert result["before"] is None
+    assert result["changed"] is True
+
+
+def test_grubby_failure_is_reported_with_its_output(host, run_module):
+    host.el9()
+    host.fail["grubby"] = (1, "", "grubby: kernel path expected")
+    result = run(run_module, {"value": "256M"})
+    assert result["failed"] is True
+    assert result["rc"] == 1
+    assert result["stderr"] == "grubby: kernel path expected"
+    assert "grubby --info=ALL failed" in result["msg"]
+
+
+def test_auto_prefers_grubby_when_installed(host, run_module):
+    host.el9()
+    result = run(run_module, {"value": EL9_DEFAULT})
+    assert result["backend"] == "grubby"
+
+
+def test_zipl_runs_after_grubby_on_s390x(host, run_module, monkeypatch):
+    host.el9()
+    host.bins["zipl"] = "/usr/sbin/zipl"
+    monkeypatch.setattr(module.platform, "machine", lambda: "s390x")
+    result = run(run_module, {"value": "256M"})
+    assert result["regenerated"] is True
+    assert host.argvs("zipl") == [["/usr/sbin/zipl"]]
+
+
+# -- kdumpctl reset-crashkernel (EL9+) ---------------------------------------------------
+
+
+def test_default_resets_with_kdumpctl(host, run_module, load_fixture):
+    host.el9(kdumpctl_default=load_fixture("kdumpctl", "kdump-utils-howto-get-default-crashkernel.stdout"))
+    result = run(run_module, {"value": "default"})
+    assert result["backend"] == "kdumpctl"
+    assert result["changed"] is True
+    assert result["before"] == EL9_DEFAULT
+    assert result["after"] == "2G-64G:256M,64G-:512M"
+    assert host.argvs("kdumpctl") == [
+        [KDUMPCTL, "get-default-crashkernel"],
+        [KDUMPCTL, "reset-crashkernel", "--kernel=ALL"],
+    ]
+    second = run(run_module, {"value": "default"})
+    assert second["changed"] is False
+    assert host.argvs("kdumpctl")[-1] == [KDUMPCTL, "get-default-crashkernel"]
+
+
+def test_default_check_mode_does_not_reset(host, run_module):
+    host.el9(kdumpctl_default=EL9_DEFAULT + "\n")
+    host.grubby_entries[0]["args"] += " crashkernel=512M"
+    result = run(run_module, {"value": "default"}, check_mode=True)
+    assert result["changed"] is True
+    assert [KDUMPCTL, "get-default-crashkernel"] in host.argvs("kdumpctl")
+    assert all("reset-crashkernel" not in argv for argv in host.argvs("kdumpctl"))
+
+
+def test_default_fails_clearly_where_kdumpctl_lacks_the_subcommand(host, run_module):
+    host.el9(kdumpctl_default=EL9_DEFAULT)
+    host.fail["kdumpctl"] = (1, "", "Usage: /usr/bin/kdumpctl {estimate|start|stop|status|restart|reload|rebuild}")
+    result = run(run_module, {"value": "default"})
+    assert result["failed"] is True
+    assert result["msg"].startswith("kdumpctl get-default-crashkernel (EL9 and later) failed (rc=1)")
+
+
+def test_shell_script_is_run_with_bin_sh(host, run_module):
+    host.debian()
+    run(run_module, {"value": "256M"}, check_mode=True)
+    (argv,) = host.argvs("sh")
+    assert argv[:2] == ["/bin/sh", "-c"]
+    assert shlex.quote(str(host.etc_default / "grub")) in argv[2]
+
+
+def test_fake_run_command_records_argv_when_patched(fake_run_command):
+    fake = fake_run_command([(("grubby", "--info=ALL"), (0, "index=0\n", ""))])
+    with mock.patch.object(AnsibleModule, "run_command", fake):
+        assert AnsibleModule.run_command(["grubby", "--info=ALL"]) == (0, "index=0\n", "")
+    assert fake.calls == [["grubby", "--info=ALL"]]

@@ -1,0 +1,384 @@
+"""kdump.fleet.kdump_info run the way Ansible runs it, against fake root trees built from real fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import PurePath
+from unittest import mock
+
+import pytest
+from ansible.module_utils import basic
+from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import parse_size, recommended
+from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
+    summarize_kdump_conf,
+    summarize_kdump_tools,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._grub import effective_cmdline_script, effective_crashkernel
+from ansible_collections.kdump.fleet.plugins.modules import kdump_info
+from conftest import FakeRunCommand, load_fixture, run_module
+
+CONTROLLER = "debian12-firecracker"
+KERNEL = load_fixture("proc", CONTROLLER + "/uname-r").strip()
+# Measured on a Debian 12 VM with kdump-tools active (shared/LAB.md, "kdump on Debian, as seen").
+LAB_CRASH_SIZE = "134217728\n"
+LAB_CRASH_LOADED = "1\n"
+
+SHOW_RUNNING = load_fixture("systemctl", "insights-core-tuned-service.show")
+SHOW_NO_SYSTEMD = (
+    int(load_fixture("systemctl", CONTROLLER + "-show-kdump-tools.rc")),
+    load_fixture("systemctl", CONTROLLER + "-show-kdump-tools.stdout"),
+    load_fixture("systemctl", CONTROLLER + "-show-kdump-tools.stderr"),
+)
+IS_ENABLED_MISSING = (
+    int(load_fixture("systemctl", CONTROLLER + "-is-enabled-kdump-tools.rc")),
+    load_fixture("systemctl", CONTROLLER + "-is-enabled-kdump-tools.stdout"),
+    load_fixture("systemctl", CONTROLLER + "-is-enabled-kdump-tools.stderr"),
+)
+
+
+def _write(root, host_path, text, mode=None, mtime=None):
+    path = root / host_path.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    if mode is not None:
+        path.chmod(mode)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def _tool(root, host_path):
+    _write(root, host_path, "", mode=0o755)
+
+
+def _program(name):
+    return lambda argv: PurePath(argv[0]).name == name
+
+
+def _common_host(root):
+    """The /proc and /sys files every test host has (controller recordings, LAB.md kexec values)."""
+    _write(root, "/proc/meminfo", load_fixture("proc", CONTROLLER + "/meminfo"))
+    _write(root, "/proc/sys/kernel/osrelease", KERNEL + "\n")
+    _write(root, "/proc/sys/kernel/kexec_load_disabled", "0\n")
+    _write(root, "/proc/sys/kernel/sysrq", "438\n")
+    _write(root, "/proc/sys/kernel/panic_on_oops", "0\n")
+    _write(root, "/proc/iomem", load_fixture("proc", "loongarch-lkml-20231229/iomem-crashkernel-nested"))
+    _write(root, "/proc/cmdline", load_fixture("proc", "ubuntu-docs-26.04/cmdline"))
+    _write(root, "/sys/kernel/kexec_crash_size", LAB_CRASH_SIZE)
+    _write(root, "/sys/kernel/kexec_crash_loaded", LAB_CRASH_LOADED)
+
+
+@pytest.fixture
+def debian_root(tmp_path, monkeypatch):
+    """A Debian 12 host with kdump-tools configured, GRUB, one saved dump and an evidence record."""
+    root = tmp_path / "root"
+    _common_host(root)
+    _write(root, "/etc/os-release", load_fixture("proc", CONTROLLER + "/os-release"))
+    _write(root, "/etc/default/grub", load_fixture("grub", "debian12-grub2-common_2.06-13+deb12u2.default-grub"))
+    _write(root, "/etc/default/grub.d/kdump-tools.cfg", load_fixture("grub", "kdump-tools_1.8.1.cfg"))
+    _write(
+        root,
+        "/etc/default/kdump-tools",
+        load_fixture("kdump_tools", "debian12-kdump-tools_1.8.1.default"),
+        mtime=1_700_000_200,
+    )
+    _write(root, "/var/lib/kdump/initrd.img-" + KERNEL, "initrd", mtime=1_700_000_100)
+    for tool in ("/usr/bin/systemctl", "/usr/bin/dpkg-query"):
+        _tool(root, tool)
+    # kdump-tools' layout (LAB.md): <stamp>/dump.<stamp> and dmesg.<stamp>; the dump 0644 as seen there.
+    _write(root, "/var/crash/202611221330/dump.202611221330", "x" * 1000, mode=0o644, mtime=1_700_000_300)
+    _write(root, "/var/crash/202611221330/dmesg.202611221330", "log", mode=0o600, mtime=1_700_000_300)
+    (root / "var/crash/202611221330").chmod(0o755)
+    _write(root, "/var/crash/202611221400/dump.202611221400", "y" * 2000, mode=0o600, mtime=1_700_000_400)
+    (root / "var/crash/202611221400").chmod(0o700)
+    _write(root, "/var/crash/kexec_cmd", "kexec -p ...")
+    evidence = {"version": 1, "result": "success", "kernel": KERNEL, "dump_path": "/var/crash/202611221400"}
+    _write(root, "/var/lib/kdump-fleet/last-crash-test.json", json.dumps(evidence))
+    monkeypatch.setattr(kdump_info, "HOST_ROOT", str(root))
+    return root
+
+
+def _grub_answer(root):
+    """What /bin/sh really prints for the effective-cmdline script on this fake tree."""
+    script = effective_cmdline_script(str(root / "etc/default"))
+    done = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, check=False)
+    return (done.returncode, done.stdout, done.stderr)
+
+
+def _run(args, responses, check_mode=False):
+    fake = FakeRunCommand(responses, default=(127, "", "unexpected command"))
+    with mock.patch.object(basic.AnsibleModule, "run_command", fake):
+        result = run_module(kdump_info.main, args, check_mode=check_mode)
+    return result, fake
+
+
+def _debian_responses(root, dpkg="dpkg-query-partial"):
+    return [
+        (_program("systemctl"), (0, SHOW_RUNNING, "")),
+        (
+            _program("dpkg-query"),
+            (
+                int(load_fixture("proc", CONTROLLER + "/" + dpkg + ".rc")),
+                load_fixture("proc", CONTROLLER + "/" + dpkg + ".stdout"),
+                load_fixture("proc", CONTROLLER + "/" + dpkg + ".stderr"),
+            ),
+        ),
+        (_program("sh"), _grub_answer(root)),
+    ]
+
+
+def test_debian_host_gives_every_field_of_the_documented_shape(debian_root):
+    result, fake = _run({}, _debian_responses(debian_root))
+    assert result["changed"] is False
+    kdump = result["kdump"]
+    assert set(kdump) == {
+        "family", "distribution", "kernel", "backend", "packages", "tools_installed", "service",
+        "crashkernel", "sysctl", "config", "initrd", "storage", "dumps", "memory", "crash_test", "errors",
+    }  # fmt: skip
+    assert kdump["errors"] == []
+    assert kdump["family"] == "debian"
+    assert kdump["distribution"] == {"id": "debian", "version": "12", "codename": "bookworm"}
+    assert kdump["kernel"] == KERNEL
+    assert kdump["backend"] == {"bootloader": "grub_dropin", "config_format": "kdump_tools"}
+    assert kdump["sysctl"] == {"kexec_load_disabled": 0, "sysrq": 438, "panic_on_oops": 0}
+
+    # The package query and the unit it asks systemd about.
+    assert kdump["packages"]["kdump-tools"] is None
+    assert kdump["packages"]["makedumpfile"] == "1:1.7.2-1"
+    assert kdump["tools_installed"] is False
+    [dpkg] = fake.argvs("dpkg-query")
+    assert dpkg[-3:] == ["kdump-tools", "makedumpfile", "kexec-tools"]
+    [show] = fake.argvs("systemctl")
+    assert show[1:] == ["show", "-p", "LoadState,ActiveState,UnitFileState,SubState", "kdump-tools.service"]
+    assert kdump["service"] == {
+        "name": "kdump-tools", "exists": True, "enabled": True, "active": True, "masked": False,
+        "unit_file_state": "enabled",
+    }  # fmt: skip
+
+
+def test_debian_crashkernel_from_cmdline_grub_sysfs_and_iomem(debian_root):
+    responses = _debian_responses(debian_root)
+    grub_stdout = responses[2][1][1]
+    kdump = _run({}, responses)[0]["kdump"]
+    crash = kdump["crashkernel"]
+    assert crash["cmdline"] == "2G-4G:320M,4G-32G:512M,32G-64G:1024M,64G-128G:2048M,128G-:4096M"
+    # kdump-tools.cfg appends crashkernel=384M-:128M to GRUB_CMDLINE_LINUX_DEFAULT.
+    assert crash["configured"] == effective_crashkernel(grub_stdout) == "384M-:128M"
+    assert crash["reserved_bytes"] == int(LAB_CRASH_SIZE)
+    assert crash["loaded"] is True
+    assert crash["iomem"] == {"start": 0xE6200000, "end": 0xF61FFFFF, "size": 256 * 1024**2}
+    ram = kdump["memory"]["system_ram_bytes"]
+    assert crash["recommended"] == recommended(ram, platform.machine())
+    assert crash["recommended_bytes"] == parse_size(crash["recommended"])
+    meminfo_kb = int(load_fixture("proc", CONTROLLER + "/meminfo").split()[1])
+    assert kdump["memory"]["total_bytes"] == meminfo_kb * 1024
+
+
+def test_debian_config_initrd_storage_dumps_and_evidence(debian_root):
+    kdump = _run({}, _debian_responses(debian_root))[0]["kdump"]
+    config = kdump["config"]
+    expected = summarize_kdump_tools(load_fixture("kdump_tools", "debian12-kdump-tools_1.8.1.default"))
+    assert {key: config[key] for key in expected} == expected
+    assert (config["path"], config["exists"], config["mtime"]) == ("/etc/default/kdump-tools", True, 1_700_000_200)
+
+    assert kdump["initrd"] == {
+        "path": "/var/lib/kdump/initrd.img-" + KERNEL, "exists": True, "mtime": 1_700_000_100, "stale": True,
+    }  # fmt: skip
+
+    fs = os.statvfs(debian_root / "var/crash")
+    storage = kdump["storage"]
+    assert (storage["path"], storage["exists"]) == ("/var/crash", True)
+    assert storage["total_bytes"] == fs.f_blocks * fs.f_frsize
+    assert 0 < storage["free_bytes"] <= storage["total_bytes"]
+
+    dumps = kdump["dumps"]
+    assert (dumps["path"], dumps["count"]) == ("/var/crash", 2)
+    assert [item["path"] for item in dumps["items"]] == [
+        "/var/crash/202611221400/dump.202611221400",
+        "/var/crash/202611221330/dump.202611221330",
+    ]
+    assert dumps["items"][0] == {
+        "path": "/var/crash/202611221400/dump.202611221400", "mtime": 1_700_000_400, "size": 2000,
+        "mode": "0600", "dir_mode": "0700", "world_readable": False,
+    }  # fmt: skip
+    assert dumps["items"][1]["world_readable"] is True  # 0644 in a 0755 directory
+    assert dumps["newest"] == dumps["items"][0]
+
+    record = json.loads((debian_root / "var/lib/kdump-fleet/last-crash-test.json").read_text())
+    assert kdump["crash_test"] == record
+
+
+def test_check_mode_returns_the_same_facts(debian_root):
+    normal = _run({}, _debian_responses(debian_root))[0]
+    checked = _run({}, _debian_responses(debian_root), check_mode=True)[0]
+    assert checked["changed"] is False
+    # Free space is live (other processes write to the same disk); everything else is equal.
+    for result in (normal, checked):
+        assert result["kdump"]["storage"].pop("free_bytes") > 0
+    assert checked["kdump"] == normal["kdump"]
+
+
+def test_options_dump_path_and_list_dumps_limit(debian_root):
+    _write(debian_root, "/srv/crash/202611221500/dump.202611221500", "z", mtime=1_700_000_500)
+    kdump = _run({"dump_path": "/srv/crash", "list_dumps_limit": 0}, _debian_responses(debian_root))[0]["kdump"]
+    assert kdump["dumps"] == {"path": "/srv/crash", "count": 1, "items": [], "newest": None}
+    assert kdump["storage"]["path"] == "/srv/crash"
+
+    kdump = _run({"list_dumps_limit": 1}, _debian_responses(debian_root))[0]["kdump"]
+    assert kdump["dumps"]["count"] == 2
+    assert [item["mtime"] for item in kdump["dumps"]["items"]] == [1_700_000_400]
+
+
+def test_negative_list_dumps_limit_fails_naming_the_option(debian_root):
+    result = _run({"list_dumps_limit": -1}, _debian_responses(debian_root))[0]
+    assert result["failed"] is True
+    assert "list_dumps_limit" in result["msg"]
+
+
+def test_remote_target_has_no_storage_and_lists_local_var_crash(debian_root):
+    # The NFS line is the one the Ubuntu Server docs add to the shipped file
+    # (fixtures/kdump_config/SOURCE.md, "Remote kernel crash dumps using the NFS protocol").
+    shipped = load_fixture("kdump_tools", "debian12-kdump-tools_1.8.1.default")
+    _write(debian_root, "/etc/default/kdump-tools", shipped + 'NFS="kdump-netcrash:/var/crash"\n')
+    kdump = _run({}, _debian_responses(debian_root))[0]["kdump"]
+    assert kdump["config"]["target"]["type"] == "nfs"
+    assert kdump["storage"] is None
+    assert kdump["dumps"]["path"] == "/var/crash"
+
+
+def test_unparsable_evidence_is_null_with_the_reason(debian_root):
+    _write(debian_root, "/var/lib/kdump-fleet/last-crash-test.json", '{"version": 1, "result": ')
+    kdump = _run({}, _debian_responses(debian_root))[0]["kdump"]
+    assert kdump["crash_test"] is None
+    assert [e for e in kdump["errors"] if e.startswith("/var/lib/kdump-fleet/last-crash-test.json: not valid JSON")]
+
+
+def test_stale_is_false_when_the_initrd_was_rebuilt_after_the_config(debian_root):
+    os.utime(debian_root / ("var/lib/kdump/initrd.img-" + KERNEL), (1_700_000_900, 1_700_000_900))
+    assert _run({}, _debian_responses(debian_root))[0]["kdump"]["initrd"]["stale"] is False
+
+
+def test_controller_like_host_without_systemd_kexec_or_grub(tmp_path, monkeypatch):
+    """What the development controller looks like: recorded files, nothing kdump-related."""
+    root = tmp_path / "root"
+    _write(root, "/etc/os-release", load_fixture("proc", CONTROLLER + "/os-release"))
+    _write(root, "/proc/meminfo", load_fixture("proc", CONTROLLER + "/meminfo"))
+    _write(root, "/proc/iomem", load_fixture("proc", CONTROLLER + "/iomem.nonroot"))
+    _write(root, "/proc/cmdline", load_fixture("proc", CONTROLLER + "/cmdline"))
+    _write(root, "/proc/sys/kernel/osrelease", KERNEL + "\n")
+    _write(root, "/proc/sys/kernel/panic_on_oops", "0\n")
+    for tool in ("/usr/bin/systemctl", "/usr/bin/dpkg-query"):
+        _tool(root, tool)
+    monkeypatch.setattr(kdump_info, "HOST_ROOT", str(root))
+    responses = [
+        (lambda argv: argv[1:2] == ["show"], SHOW_NO_SYSTEMD),
+        (lambda argv: "is-enabled" in argv, IS_ENABLED_MISSING),
+        (
+            _program("dpkg-query"),
+            (
+                int(load_fixture("proc", CONTROLLER + "/dpkg-query-none.rc")),
+                load_fixture("proc", CONTROLLER + "/dpkg-query-none.stdout"),
+                load_fixture("proc", CONTROLLER + "/dpkg-query-none.stderr"),
+            ),
+        ),
+    ]
+    result, fake = _run({}, responses)
+    kdump = result["kdump"]
+    assert result["changed"] is False
+    # The fallback asks the unit files below the same root.
+    assert fake.argvs("systemctl")[1][1:] == ["--root=" + str(root), "is-enabled", "kdump-tools.service"]
+    assert kdump["service"] == {
+        "name": "kdump-tools", "exists": False, "enabled": False, "active": False, "masked": False,
+        "unit_file_state": None,
+    }  # fmt: skip
+    assert kdump["packages"] == {"kdump-tools": None, "makedumpfile": None, "kexec-tools": None}
+    assert kdump["backend"]["bootloader"] == "none"
+    crash = kdump["crashkernel"]
+    assert (crash["cmdline"], crash["configured"], crash["loaded"], crash["reserved_bytes"]) == (None,) * 4
+    assert crash["iomem"] is None
+    # Without iomem addresses the recommendation falls back to MemTotal.
+    assert kdump["memory"]["system_ram_bytes"] is None
+    assert crash["recommended"] == recommended(kdump["memory"]["total_bytes"], platform.machine())
+    assert kdump["sysctl"] == {"kexec_load_disabled": None, "sysrq": None, "panic_on_oops": 0}
+    assert kdump["config"]["exists"] is False
+    assert kdump["initrd"]["exists"] is False and kdump["initrd"]["stale"] is None
+    assert kdump["dumps"] == {"path": "/var/crash", "count": 0, "items": [], "newest": None}
+    assert kdump["storage"]["exists"] is False and kdump["storage"]["total_bytes"] > 0
+    assert kdump["crash_test"] is None
+    errors = "\n".join(kdump["errors"])
+    for expected in (
+        "/proc/iomem: addresses hidden",
+        "systemctl show kdump-tools.service failed (rc=1): System has not been booted with systemd",
+        "/sys/kernel/kexec_crash_loaded: not present",
+        "/proc/sys/kernel/sysrq: not present",
+        "/etc/default/kdump-tools: not present",
+    ):
+        assert expected in errors
+    assert "dpkg-query failed" not in errors  # rc 1 with "no packages found" is an answer
+
+
+def test_redhat_host_uses_grubby_rpm_kdump_conf_and_the_kdump_unit(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    _common_host(root)
+    _write(root, "/etc/os-release", load_fixture("proc", "os-release-public/fedora-37-wsl"))
+    conf = load_fixture("kdump_conf", "kdump-utils-63f248c-x86_64.kdump.conf")
+    _write(root, "/etc/kdump.conf", conf, mtime=1_700_000_000)
+    _write(root, f"/boot/initramfs-{KERNEL}kdump.img", "initrd", mtime=1_700_000_100)
+    _write(root, "/var/crash/127.0.0.1-2026-11-22-13:40:02/vmcore", "v" * 300, mode=0o600, mtime=1_700_000_300)
+    _write(root, "/var/crash/127.0.0.1-2026-11-22-13:40:02/vmcore-dmesg.txt", "log", mtime=1_700_000_300)
+    for tool in ("/usr/bin/systemctl", "/usr/bin/rpm", "/usr/sbin/grubby"):
+        _tool(root, tool)
+    monkeypatch.setattr(kdump_info, "HOST_ROOT", str(root))
+    responses = [
+        (_program("systemctl"), (0, SHOW_RUNNING, "")),
+        (
+            _program("rpm"),
+            (
+                int(load_fixture("proc", CONTROLLER + "/rpm-query-some.rc")),
+                load_fixture("proc", CONTROLLER + "/rpm-query-some.stdout"),
+                "",
+            ),
+        ),
+        (_program("grubby"), (0, load_fixture("grubby", "almalinux-9.4-info-all.txt"), "")),
+    ]
+    result, fake = _run({}, responses)
+    kdump = result["kdump"]
+    assert kdump["errors"] == []
+    assert kdump["family"] == "redhat"
+    assert kdump["backend"] == {"bootloader": "grubby", "config_format": "kdump_conf"}
+    assert fake.argvs("grubby") == [["/usr/sbin/grubby", "--info=DEFAULT"]]
+    assert kdump["crashkernel"]["configured"] == "1G-4G:192M,4G-64G:256M,64G-:512M"
+    assert fake.argvs("rpm")[0][-3:] == ["kexec-tools", "kdump-utils", "makedumpfile"]
+    assert kdump["packages"] == {"kexec-tools": "2.0.28-1.el9", "kdump-utils": None, "makedumpfile": "1:1.7.4-0.el9"}
+    assert kdump["tools_installed"] is True
+    assert fake.argvs("systemctl")[0][-1] == "kdump.service"
+    assert kdump["service"]["name"] == "kdump"
+    expected = summarize_kdump_conf(conf)
+    assert {key: kdump["config"][key] for key in expected} == expected
+    assert kdump["config"]["path"] == "/etc/kdump.conf"
+    assert kdump["initrd"] == {
+        "path": f"/boot/initramfs-{KERNEL}kdump.img", "exists": True, "mtime": 1_700_000_100, "stale": False,
+    }  # fmt: skip
+    assert [item["path"] for item in kdump["dumps"]["items"]] == ["/var/crash/127.0.0.1-2026-11-22-13:40:02/vmcore"]
+
+
+def test_empty_root_reports_what_is_missing_and_never_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr(kdump_info, "HOST_ROOT", str(tmp_path))
+    result, fake = _run({}, [])
+    kdump = result["kdump"]
+    assert result["changed"] is False and "failed" not in result
+    assert fake.calls == []  # no tool found, none run
+    assert kdump["family"] == "unknown"
+    assert kdump["distribution"] == {"id": None, "version": None, "codename": None}
+    assert kdump["backend"] == {"bootloader": "none", "config_format": None}
+    assert (kdump["packages"], kdump["tools_installed"], kdump["config"], kdump["initrd"]) == ({}, False, None, None)
+    assert kdump["service"]["name"] is None
+    assert kdump["memory"] == {"total_bytes": None, "system_ram_bytes": None}
+    assert kdump["crashkernel"]["recommended"] is None
+    errors = "\n".join(kdump["errors"])
+    assert "/usr/lib/os-release: not present" in errors
+    assert "distribution family unknown" in errors
+    assert "/proc/meminfo: not present" in errors
