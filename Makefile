@@ -14,7 +14,7 @@ COLL_LINK   := $(COLL_ROOT)/ansible_collections/kdump/fleet
 SANITY_ROOT := $(CURDIR)/.tmp/sanity/ansible_collections/kdump/fleet
 SCENARIO    ?= debian12
 SCENARIOS   ?= debian12 debian13
-APT_PACKAGES := qemu-system-x86 qemu-utils debootstrap fdisk e2fsprogs grub-pc-bin \
+APT_PACKAGES := qemu-system-x86 qemu-utils debootstrap debian-archive-keyring fdisk e2fsprogs \
                 openssh-client git makedumpfile
 
 export PATH := $(BIN):$(PATH)
@@ -52,6 +52,7 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 	ruff check .
 	ruff format --check plugins tests lab bench
 	ansible-lint --offline
+	antsibull-changelog lint
 
 units: setup ## Unit tests of module_utils, modules and plugins
 	pytest tests/unit
@@ -71,11 +72,12 @@ sanity: setup $(SANITY_GET_PIP) ## ansible-test sanity on the pinned ansible-cor
 	cd $(SANITY_ROOT) && git init -q && git add -A && \
 	  ansible-test sanity --venv --python 3.11 --color no
 
-molecule: setup system-deps ## One molecule scenario: make molecule SCENARIO=debian12
-	molecule test -s $(SCENARIO)
+# `kdump-lab reap` kills every QEMU the lab recorded, also after a failed or interrupted run.
+molecule: setup system-deps ## One VM scenario: make molecule SCENARIO=debian12
+	trap 'kdump-lab reap' EXIT; trap 'exit 130' INT TERM; molecule test -s $(SCENARIO)
 
-molecule-all: setup system-deps
-	for s in $(SCENARIOS); do molecule test -s $$s; done
+molecule-all: setup system-deps ## Every VM scenario, one after the other (2 cores: parallel TCG VMs only slow each other)
+	trap 'kdump-lab reap' EXIT; trap 'exit 130' INT TERM; for s in $(SCENARIOS); do molecule test -s $$s; done
 
 test: lint sanity units molecule-all ## Everything CI runs
 
