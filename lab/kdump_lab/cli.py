@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -39,7 +41,19 @@ def cmd_images(args) -> int:
         print(f"no images in {images_dir()}")
     for entry in found:
         total = entry.get("timings_s", {}).get("total", 0)
-        print(f"{entry['distro']:<10} {entry['hash']}  kernel {entry['kernel']:<20} built {entry['built']}  ({total:.0f} s)")
+        print(f"{entry['distro']:<10} {entry['hash']}  {entry['kernel']:<18} built {entry['built']} in {total:.0f} s")
+    return 0
+
+
+def cmd_prune(args) -> int:
+    """Delete cached images that no current recipe names (old hashes)."""
+    current = {image.image_for(get_distro(name)).path for name in DISTROS}
+    for entry in image.list_images():
+        path = Path(entry["path"])
+        if path not in current:
+            _log(f"removing outdated image {path}")
+            if not args.dry_run:
+                shutil.rmtree(path)
     return 0
 
 
@@ -142,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_images)
 
+    p = sub.add_parser("prune", help="delete cached images built from an older recipe")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    p.set_defaults(func=cmd_prune)
+
     p = sub.add_parser("up", help="start a VM and wait for SSH; prints connection JSON")
     p.add_argument("name")
     p.add_argument("--distro", choices=distros, required=True)
@@ -185,8 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM (e.g. from a CI timeout) cleans up like Ctrl-C: builds remove their
+    # temp dir and kill their QEMU, `up` kills the VM it was waiting for.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
     except (vm.LabError, image.BuildError, ValueError) as exc:

@@ -17,9 +17,11 @@ final rename makes an image visible, so an interrupted build never looks valid.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -153,13 +155,9 @@ def _build_into(distro: Distro, image: Image, work: Path, log: Log) -> dict:
 
     step = time.monotonic()
     log("[6/6] convert to qcow2")
-    subprocess.run(
-        ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(disk), str(work / BASE_IMAGE)],
-        check=True,
-    )
-    disk.unlink()
-    kernel.unlink()
-    initrd.unlink()
+    _run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(disk), str(work / BASE_IMAGE)])
+    for leftover in [disk, kernel, initrd, *work.glob("*.pid"), *work.glob("*.sock")]:
+        leftover.unlink()
     timings["convert"] = time.monotonic() - step
     timings["total"] = time.monotonic() - started
     return {
@@ -174,11 +172,22 @@ def _build_into(distro: Distro, image: Image, work: Path, log: Log) -> dict:
     }
 
 
-def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(argv, check=True, **kwargs)
-    except subprocess.CalledProcessError as exc:
-        raise BuildError(f"command failed ({exc.returncode}): {' '.join(argv)}") from exc
+def _run(argv: list[str], stdin_data: bytes | None = None, **kwargs) -> None:
+    """Run a build command in its own process group, so an interrupted build kills all of it.
+
+    (debootstrap forks shells that would otherwise outlive a killed parent.)
+    """
+    with subprocess.Popen(
+        argv, stdin=subprocess.PIPE if stdin_data else None, start_new_session=True, **kwargs
+    ) as proc:
+        try:
+            proc.communicate(stdin_data)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    if proc.returncode != 0:
+        raise BuildError(f"command failed ({proc.returncode}): {' '.join(argv)}")
 
 
 def _debootstrap(distro: Distro, rootfs: Path) -> None:
@@ -241,9 +250,13 @@ def _configure_rootfs(distro: Distro, rootfs: Path, public_key: str) -> None:
         rootfs / "etc/systemd/system/kdump-lab-firstboot.service",
         (GUEST_DIR / "kdump-lab-firstboot.service").read_text(),
     )
-    _run(["chroot", str(rootfs), "systemctl", "enable", "systemd-networkd.service", "kdump-lab-firstboot.service"])
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    _run(
+        ["chroot", str(rootfs), "systemctl", "enable", "systemd-networkd.service", "kdump-lab-firstboot.service"],
+        **quiet,
+    )
     # Unattended apt runs would take the dpkg lock in the middle of a converge.
-    _run(["chroot", str(rootfs), "systemctl", "mask", "apt-daily.timer", "apt-daily-upgrade.timer"])
+    _run(["chroot", str(rootfs), "systemctl", "mask", "apt-daily.timer", "apt-daily-upgrade.timer"], **quiet)
 
 
 def _extract_kernel(rootfs: Path, work: Path) -> tuple[Path, Path, str]:
@@ -267,7 +280,7 @@ def _make_disk(rootfs: Path, disk: Path, work: Path) -> None:
     with disk.open("wb") as handle:
         handle.truncate(DISK_SIZE_BYTES)
     table = f"label: dos\nstart={PARTITION_START_BYTES // 512}, size={part_bytes // 512}, type=83, bootable\n"
-    _run(["sfdisk", "--quiet", str(disk)], input=table.encode())
+    _run(["sfdisk", "--quiet", str(disk)], stdin_data=table.encode())
     _run(
         [
             "dd",
@@ -304,7 +317,9 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 def _first_boot(disk: Path, kernel: Path, initrd: Path, work: Path) -> None:
-    spec = _vm_spec(work, disk, "firstboot", kernel=kernel, initrd=initrd, append=f"root=LABEL=root rw {SERIAL_CMDLINE}")
+    spec = _vm_spec(
+        work, disk, "firstboot", kernel=kernel, initrd=initrd, append=f"root=LABEL=root rw {SERIAL_CMDLINE}"
+    )
     with subprocess.Popen(qemu.qemu_command(spec), stdin=subprocess.DEVNULL) as proc:
         try:
             proc.wait(timeout=FIRSTBOOT_TIMEOUT_S)

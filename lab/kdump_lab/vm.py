@@ -131,6 +131,7 @@ def up(
     state_dir: Path,
     name: str,
     distro_name: str,
+    *,
     memory_mb: int = 2048,
     cpus: int = 2,
     ssh_timeout: float = 600,

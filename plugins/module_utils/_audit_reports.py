@@ -78,6 +78,8 @@ def render_junit(fleet):
     )
     for host in hosts:
         name = _xml_text(host["host"])
+        # Jenkins splits classname at dots into package and class: one class per host, no collisions.
+        classname = "kdump_audit." + name.replace(".", "_")
         suite = ET.SubElement(
             root,
             "testsuite",
@@ -98,7 +100,7 @@ def render_junit(fleet):
                 suite,
                 "testcase",
                 name="%s %s" % (check["id"], check["title"]),
-                classname="kdump.fleet.audit",
+                classname=classname,
                 time="0",
             )
             message = _xml_text(check["finding"])

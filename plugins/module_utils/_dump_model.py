@@ -62,7 +62,8 @@ def normalize(model):
             result[name] = copy.deepcopy(default)
         elif name == "kdump_core_collector" and isinstance(value, dict):
             merged = copy.deepcopy(default)
-            merged.update(value)
+            # Unset sub-options (None, as role argument specs pass them) keep their default.
+            merged.update((key, item) for key, item in value.items() if item is not None)
             result[name] = merged
     return result
 
@@ -76,6 +77,10 @@ def _plain_text(value):
     return isinstance(value, str) and bool(re.match(r"^[^\s#\x00-\x1f\x7f]+$", value))
 
 
+def _target_type(target):
+    return target.get("type") or "local"
+
+
 def _target_errors(target):
     if not isinstance(target, dict):
         return ["kdump_target must be a dict such as {type: local}"]
@@ -83,7 +88,7 @@ def _target_errors(target):
     unknown = sorted(set(target) - set(ALL_TARGET_KEYS))
     for key in unknown:
         errors.append("kdump_target.%s is not a known key; use %s" % (key, ", ".join(ALL_TARGET_KEYS)))
-    kind = target.get("type", "local")
+    kind = _target_type(target)
     if kind not in TARGET_TYPES:
         return errors + ["kdump_target.type=%s is not valid; use one of %s" % (kind, ", ".join(TARGET_TYPES))]
     for key in sorted(set(target) & set(ALL_TARGET_KEYS) - {"type"} - set(TARGET_KEYS[kind])):
@@ -224,7 +229,7 @@ def validate(model, family):
             errors.append("%s=%r must be true or false" % (name, model[name]))
     target = model["kdump_target"]
     errors.extend(_target_errors(target))
-    kind = target.get("type", "local") if isinstance(target, dict) else None
+    kind = _target_type(target) if isinstance(target, dict) else None
     errors.extend(_collector_errors(model["kdump_core_collector"], kind, family))
 
     path = model["kdump_path"]
@@ -279,7 +284,7 @@ def to_kdump_conf_directives(model):
     """The model as kdump.conf (directive, value) pairs; raises DumpModelError when invalid."""
     model = _checked(model, "redhat")
     target = model["kdump_target"]
-    kind = target.get("type", "local")
+    kind = _target_type(target)
     directives = []
     if kind == "device":
         directives.append((target["fstype"], target["device"]))
@@ -310,7 +315,7 @@ def to_kdump_tools_values(model):
     """The model as /etc/default/kdump-tools variables (ordered); raises DumpModelError when invalid."""
     model = _checked(model, "debian")
     target = model["kdump_target"]
-    kind = target.get("type", "local")
+    kind = _target_type(target)
     collector = model["kdump_core_collector"]
     values = {
         "USE_KDUMP": "1" if model["kdump_enabled"] else "0",

@@ -13,14 +13,14 @@ description:
     the readiness check catalogue (C(KDUMP-000) to C(KDUMP-015), see C(docs/audit.md)) and writes
     JSON, JUnit XML, Markdown and self-contained HTML reports into O(report_dir) on the controller.
   - Each host is C(ready), C(degraded) (an advisory check failed, or a required one is unknown) or
-    C(not_ready) (a required check failed, or the host gave no data: unreachable or kdump_info failed).
+    C(not_ready) (a required check failed, or the host gave no data because it was unreachable or kdump_info failed).
   - Runs entirely on the controller as an action plugin; use it once per play (C(run_once)).
   - Never fails because hosts are not ready; compare RV(gate_passed) yourself (the
     C(kdump.fleet.audit) role fails the play after the reports are written).
   - The options other than O(results), O(hosts), O(report_dir), O(formats) and O(summary_max_hosts)
     are the role's C(kdump_audit_*) variables without the prefix; when omitted the role's defaults apply.
 author:
-  - kdump.fleet maintainers
+  - kdump.fleet maintainers (@kdump-fleet)
 options:
   results:
     description:

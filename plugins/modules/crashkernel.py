@@ -207,25 +207,25 @@ backup_file:
   sample: /etc/default/grub.d/zz-kdump-fleet.cfg.1234.2024-11-22@13:30:00~
 """
 
-import os  # noqa: E402
-import platform  # noqa: E402
-import tempfile  # noqa: E402
+import os
+import platform
+import tempfile
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
     CrashkernelError,
     find_in_cmdline,
     parse,
     recommended,
 )
-from ansible_collections.kdump.fleet.plugins.module_utils._grub import (  # noqa: E402
+from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
     MANAGED_MARKER,
     effective_cmdline_script,
     effective_crashkernel,
     regenerate_argv,
     render_dropin,
 )
-from ansible_collections.kdump.fleet.plugins.module_utils._grubby import (  # noqa: E402
+from ansible_collections.kdump.fleet.plugins.module_utils._grubby import (
     info_argv,
     parse_info,
     remove_argv,

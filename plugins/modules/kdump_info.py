@@ -1,6 +1,5 @@
 #!/usr/bin/python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# ruff: noqa: E402  (Ansible modules put DOCUMENTATION/EXAMPLES/RETURN before the imports)
 
 from __future__ import annotations
 
@@ -39,6 +38,18 @@ options:
       - C(kdump.dumps.count) always counts them all.
     type: int
     default: 50
+  probe_target:
+    description:
+      - Open a TCP connection from the host to a remote dump target (NFS port 2049, SSH port 22)
+        and report whether it answered as C(kdump.config.target_reachable).
+      - Nothing is sent over the connection; it is closed at once.
+    type: bool
+    default: false
+  probe_timeout:
+    description:
+      - Seconds to wait for the probe's TCP connection.
+    type: float
+    default: 3
 attributes:
   check_mode:
     support: full
@@ -208,7 +219,9 @@ import errno
 import json
 import os
 import platform
+import socket
 import stat
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
@@ -239,6 +252,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import (
     parse_systemctl_is_enabled,
     parse_systemctl_show,
     summarize_iomem,
+    target_endpoint,
 )
 
 # Every host path is read below this root; unit tests point it at a fake tree.
@@ -378,7 +392,7 @@ def gather(module):
         "service": _service(host, per_family),
         "crashkernel": _crashkernel(host, backend["bootloader"], iomem, memory),
         "sysctl": {name: host.read_int("/proc/sys/kernel/" + name) for name in SYSCTLS},
-        "config": config,
+        "config": _with_target_probe(config, params["probe_target"], params["probe_timeout"]),
         "initrd": _initrd(host, per_family, kernel, config),
         "storage": _storage(host, dump_path) if _target_is_local(config) else None,
         "dumps": _dumps(host, dump_path, params["list_dumps_limit"]),
@@ -504,6 +518,33 @@ def _config(host, per_family):
     return config
 
 
+def _with_target_probe(config, probe, timeout):
+    """Add target_reachable / target_probe to the config facts (null when not probed)."""
+    if config is None:
+        return None
+    config["target_reachable"] = None
+    config["target_probe"] = None
+    endpoint = target_endpoint(config.get("target")) if probe else None
+    if endpoint is None:
+        return config
+    host, port = endpoint
+    started = time.monotonic()
+    error = None
+    try:
+        socket.create_connection((host, port), timeout).close()
+    except (OSError, ValueError) as exc:  # name resolution, refused, timeout, bad address
+        error = str(exc) or type(exc).__name__
+    config["target_reachable"] = error is None
+    config["target_probe"] = {
+        "host": host,
+        "port": port,
+        "reachable": error is None,
+        "error": error,
+        "elapsed_s": round(time.monotonic() - started, 3),
+    }
+    return config
+
+
 def _target(config):
     target = (config or {}).get("target") or {}
     return target.get("type") or "local"
@@ -602,6 +643,8 @@ def main():
             "dump_path": {"type": "path"},
             "evidence_path": {"type": "path", "default": "/var/lib/kdump-fleet/last-crash-test.json"},
             "list_dumps_limit": {"type": "int", "default": 50},
+            "probe_target": {"type": "bool", "default": False},
+            "probe_timeout": {"type": "float", "default": 3},
         },
         supports_check_mode=True,
     )

@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from kdump_lab import cli, image, paths
+from kdump_lab.recipe import get_distro
 
-from kdump_lab import cli
-
-SUBCOMMANDS = ["build", "images", "up", "down", "destroy", "reap", "status", "console", "ssh"]
+SUBCOMMANDS = ["build", "images", "prune", "up", "down", "destroy", "reap", "status", "console", "ssh"]
 
 
 @pytest.mark.parametrize("argv", [["--help"]] + [[name, "--help"] for name in SUBCOMMANDS])
@@ -46,3 +46,16 @@ def test_ssh_to_a_vm_that_does_not_run(capsys):
 def test_reap_with_nothing_recorded(capsys):
     assert cli.main(["reap"]) == 0
     assert "nothing to reap" in capsys.readouterr().err
+
+
+def test_prune_removes_only_images_of_old_recipes(capsys):
+    current = image.image_for(get_distro("debian12")).path
+    old = paths.images_dir() / "debian12-0000000000000000"
+    for entry in (current, old):
+        entry.mkdir(parents=True)
+        (entry / "manifest.json").write_text('{"distro": "debian12", "hash": "x"}')
+    assert cli.main(["prune", "--dry-run"]) == 0
+    assert old.exists()
+    assert cli.main(["prune"]) == 0
+    assert current.exists() and not old.exists()
+    assert str(old) in capsys.readouterr().err

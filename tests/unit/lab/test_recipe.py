@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from kdump_lab import recipe
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyMaterialForHashingOnly kdump-lab"

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from kdump_lab import image, paths, sshutil, vm
 
 
@@ -105,7 +104,7 @@ def test_up_refuses_a_socket_path_that_unix_cannot_hold(tmp_path):
 def test_ssh_command_line_and_config(tmp_path):
     argv = sshutil.ssh_args(40022, tmp_path / "key")
     assert argv[0] == "ssh" and argv[-1] == "root@127.0.0.1"
-    assert ["-p", "40022"] == argv[argv.index("-p") : argv.index("-p") + 2]
+    assert argv[argv.index("-p") : argv.index("-p") + 2] == ["-p", "40022"]
     assert "BatchMode=yes" in argv and "StrictHostKeyChecking=no" in argv
     config = sshutil.ssh_config_text("vm1", 40022, tmp_path / "key")
     assert config.startswith("Host vm1\n")

@@ -152,6 +152,7 @@ def test_junit_is_strict_xml_in_the_junit_schema_structure():
         assert suite.get("errors") == str(len(suite.findall("testcase/error")))
         assert suite.get("skipped") == str(len(suite.findall("testcase/skipped")))
         assert suite.get("hostname") == suite.get("name")
+        assert {case.get("classname") for case in testcases} == {"kdump_audit." + suite.get("name").replace(".", "_")}
         assert all(len(case) <= 1 for case in testcases)
     assert root.get("failures") == str(len(root.findall("testsuite/testcase/failure")))
     assert root.get("errors") == str(len(root.findall("testsuite/testcase/error")))

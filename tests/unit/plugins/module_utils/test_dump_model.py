@@ -40,6 +40,16 @@ def test_normalize_fills_defaults_without_touching_input():
     assert normalize(None) == DEFAULTS
 
 
+def test_unset_sub_options_take_defaults():
+    # Role argument specs hand over unset sub-options as None.
+    model = {
+        "kdump_target": {"type": None, "device": None, "fstype": None, "server": None, "export": None, "key": None},
+        "kdump_core_collector": {"dump_level": None, "compression": "lzo", "extra_args": None, "raw": None},
+    }
+    assert validate(model, "redhat") == []
+    assert "core_collector makedumpfile -l -d 31\n" in to_kdump_conf(model)
+
+
 @pytest.mark.parametrize("family", ["redhat", "debian"])
 def test_defaults_are_valid(family):
     assert validate({}, family) == []

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import socket
 import subprocess
 from pathlib import PurePath
 from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
+from ansible_collections.kdump.fleet.plugins.module_utils import _host_facts
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import parse_size, recommended
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
     summarize_kdump_conf,
@@ -382,3 +384,51 @@ def test_empty_root_reports_what_is_missing_and_never_fails(tmp_path, monkeypatc
     assert "/usr/lib/os-release: not present" in errors
     assert "distribution family unknown" in errors
     assert "/proc/meminfo: not present" in errors
+
+
+def _nfs_config(root, server):
+    _write(
+        root,
+        "/etc/default/kdump-tools",
+        f'USE_KDUMP=1\nKDUMP_COREDIR="/var/crash"\nNFS="{server}:/exports/crash"\n',
+    )
+
+
+def test_probe_target_reports_a_listening_nfs_server_reachable(debian_root, monkeypatch):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    monkeypatch.setitem(_host_facts.TARGET_PORTS, "nfs", port)
+    _nfs_config(debian_root, "127.0.0.1")
+    try:
+        config = _run({"probe_target": True, "probe_timeout": 2}, _debian_responses(debian_root))[0]["kdump"]["config"]
+    finally:
+        listener.close()
+    assert config["target"]["type"] == "nfs"
+    assert config["target_reachable"] is True
+    assert config["target_probe"]["host"] == "127.0.0.1"
+    assert config["target_probe"]["port"] == port
+    assert config["target_probe"]["error"] is None
+
+
+def test_probe_target_reports_a_closed_port_unreachable_without_failing(debian_root, monkeypatch):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connection refused
+    monkeypatch.setitem(_host_facts.TARGET_PORTS, "nfs", port)
+    _nfs_config(debian_root, "127.0.0.1")
+    result = _run({"probe_target": True, "probe_timeout": 2}, _debian_responses(debian_root))[0]
+    assert result["changed"] is False
+    probe = result["kdump"]["config"]["target_probe"]
+    assert result["kdump"]["config"]["target_reachable"] is False
+    assert probe["reachable"] is False
+    assert "refused" in probe["error"].lower()
+
+
+def test_probe_is_off_by_default_and_for_local_targets(debian_root):
+    config = _run({"probe_target": True}, _debian_responses(debian_root))[0]["kdump"]["config"]
+    assert config["target"]["type"] == "local"
+    assert config["target_reachable"] is None
+    assert config["target_probe"] is None

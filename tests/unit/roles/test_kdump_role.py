@@ -1,0 +1,216 @@
+"""Data checks of roles/kdump: argument spec vs defaults, variable references, templates."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+
+import jinja2
+import jinja2.meta
+import jinja2.nativetypes
+import pytest
+import yaml
+from ansible.plugins.filter.core import FilterModule as CoreFilters
+from ansible_collections.kdump.fleet.plugins.filter.dump_config import FilterModule as DumpConfigFilters
+from ansible_collections.kdump.fleet.plugins.module_utils import _dump_model, _kdump_conf, _kdump_tools
+
+ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "kdump"
+
+# Names Ansible provides (facts, magic variables, loop variable).
+ANSIBLE_NAMES = {
+    "ansible_facts",
+    "ansible_check_mode",
+    "ansible_managed",
+    "inventory_hostname",
+    "role_path",
+    "item",
+    "omit",
+}
+# Keys whose string value is a bare Jinja expression rather than a template.
+EXPRESSION_KEYS = {"when", "that", "until", "failed_when", "changed_when"}
+
+
+def load(relative):
+    return yaml.safe_load((ROLE / relative).read_text(encoding="utf-8"))
+
+
+def spec_options():
+    return load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+def walk_options(options, prefix=""):
+    for name, option in options.items():
+        yield prefix + name, option
+        yield from walk_options(option.get("options", {}), prefix + name + ".")
+
+
+def task_files():
+    return sorted((ROLE / "tasks").glob("*.yml")) + [ROLE / "handlers" / "main.yml"]
+
+
+def walk_tasks(tasks):
+    for task in tasks or []:
+        yield task
+        for section in ("block", "rescue", "always"):
+            yield from walk_tasks(task.get(section))
+
+
+def all_tasks():
+    for path in task_files():
+        yield from walk_tasks(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _any_function(*args, **kwargs):
+    return None
+
+
+class _AnyName(dict):
+    """Filter/test table that knows every name: only the variables matter here."""
+
+    def __contains__(self, name):
+        return True
+
+    def __missing__(self, name):
+        return _any_function
+
+    def get(self, name, default=None):
+        return _any_function
+
+
+def referenced_names(node, key=None):
+    """Every variable name the Jinja in a YAML node reads."""
+    env = jinja2.Environment()
+    env.filters = _AnyName()
+    env.tests = _AnyName()
+    if isinstance(node, dict):
+        for child_key, child in node.items():
+            yield from referenced_names(child, child_key)
+    elif isinstance(node, list):
+        for child in node:
+            yield from referenced_names(child, key)
+    elif isinstance(node, str):
+        source = "{{ " + node + " }}" if key in EXPRESSION_KEYS and "{{" not in node else node
+        yield from jinja2.meta.find_undeclared_variables(env.parse(source))
+
+
+def defined_internal_names():
+    names = set()
+    for path in (ROLE / "vars").glob("*.yml"):
+        names.update(yaml.safe_load(path.read_text(encoding="utf-8")))
+    for task in all_tasks():
+        if "register" in task:
+            names.add(task["register"])
+        names.update(task.get("vars", {}))
+        names.update(task.get("ansible.builtin.set_fact", {}))
+    return names
+
+
+def test_argument_spec_mirrors_defaults():
+    defaults = load("defaults/main.yml")
+    options = spec_options()
+    assert set(options) == set(defaults)
+    for name, value in defaults.items():
+        assert options[name]["default"] == value, name
+
+
+def test_suboption_defaults_match_the_parent_default():
+    for name, option in spec_options().items():
+        for sub_name, sub in option.get("options", {}).items():
+            if "default" in sub:
+                assert option["default"][sub_name] == sub["default"], f"{name}.{sub_name}"
+
+
+def test_every_option_is_documented_and_typed():
+    for name, option in walk_options(spec_options()):
+        assert option.get("description"), name
+        assert option.get("type"), name
+
+
+def test_role_defaults_equal_the_filter_defaults():
+    # The filters fill in left-out keys; they must mean the same as the role's defaults.
+    defaults = load("defaults/main.yml")
+    for name, value in _dump_model.DEFAULTS.items():
+        assert defaults[name] == value, name
+
+
+def test_choices_match_the_dump_model():
+    options = spec_options()
+    assert set(options["kdump_target"]["options"]["type"]["choices"]) == set(_dump_model.TARGET_TYPES)
+    assert set(options["kdump_target"]["options"]) == set(_dump_model.ALL_TARGET_KEYS)
+    collector = options["kdump_core_collector"]["options"]
+    assert set(collector) == set(_dump_model.COLLECTOR_KEYS)
+    assert set(collector["compression"]["choices"]) == set(_dump_model.COMPRESSION_FLAGS)
+    assert set(options["kdump_failure_action"]["choices"]) == set(_dump_model.FAILURE_ACTIONS)
+    assert set(options["kdump_final_action"]["choices"]) == set(_dump_model.FINAL_ACTIONS)
+
+
+def test_vars_files_only_hold_internal_names_that_main_declares():
+    declared = set(load("vars/main.yml"))
+    for path in (ROLE / "vars").glob("*.yml"):
+        names = set(yaml.safe_load(path.read_text(encoding="utf-8")))
+        assert all(name.startswith("__kdump_") for name in names), path.name
+        assert names <= declared, f"{path.name} sets {sorted(names - declared)} without a default in vars/main.yml"
+
+
+@pytest.mark.parametrize("vars_file", ["Debian.yml", "RedHat.yml"])
+def test_family_vars_name_a_family_the_filters_know(vars_file):
+    data = load(f"vars/{vars_file}")
+    assert data["__kdump_family"] in _dump_model.FAMILIES
+    assert (ROLE / "templates" / data["__kdump_config_template"]).is_file()
+
+
+def test_every_variable_read_is_defined_or_documented():
+    public = set(spec_options())
+    internal = defined_internal_names()
+    produced = {"kdump_reboot_required"}  # set_fact output for the caller
+    sources = [load(path.relative_to(ROLE)) for path in task_files()] + [load("vars/main.yml")]
+    sources += [path.read_text(encoding="utf-8") for path in (ROLE / "templates").glob("*.j2")]
+    unknown = set()
+    for source in sources:
+        unknown.update(set(referenced_names(source)) - public - internal - produced - ANSIBLE_NAMES)
+    assert not unknown
+
+
+def test_every_notify_has_a_handler():
+    handlers = yaml.safe_load((ROLE / "handlers" / "main.yml").read_text(encoding="utf-8"))
+    topics = {h["name"] for h in handlers} | {h["listen"] for h in handlers if "listen" in h}
+    for task in all_tasks():
+        notify = task.get("notify", [])
+        for topic in [notify] if isinstance(notify, str) else notify:
+            assert topic in topics
+
+
+def render_template(name):
+    """The role's config template rendered for the role defaults, as Ansible would."""
+    filters = dict(CoreFilters().filters())
+    filters.update({"kdump.fleet." + key: value for key, value in DumpConfigFilters().filters().items()})
+    env = jinja2.nativetypes.NativeEnvironment()
+    env.filters.update(filters)
+    context = dict(load("defaults/main.yml"))
+    model = {
+        key: env.from_string(value).render(context) for key, value in load("vars/main.yml")["__kdump_model"].items()
+    }
+    text_env = jinja2.Environment(keep_trailing_newline=True)
+    text_env.filters.update(filters)
+    source = (ROLE / "templates" / name).read_text(encoding="utf-8")
+    return text_env.from_string(source).render(__kdump_model=model, ansible_managed="Ansible managed")
+
+
+def test_kdump_tools_template_is_a_file_sh_and_the_parser_accept(tmp_path):
+    text = render_template("kdump-tools.j2")
+    assert text.startswith("#\n# Ansible managed\n#\n")
+    rendered = tmp_path / "kdump-tools"
+    rendered.write_text(text, encoding="utf-8")
+    subprocess.run(["sh", "-n", str(rendered)], check=True)
+    values, errors = _kdump_tools.parse_with_errors(text)
+    assert errors == []
+    assert values["USE_KDUMP"] == "1"
+    assert values["KDUMP_COREDIR"] == "/var/crash"
+
+
+def test_kdump_conf_template_parses_without_errors():
+    text = render_template("kdump.conf.j2")
+    assert text.startswith("#\n# Ansible managed\n#\n")
+    conf = _kdump_conf.parse(text)
+    assert conf.errors == []
+    assert conf.get("path") == "/var/crash"
