@@ -67,8 +67,9 @@ class ActionModule(ActionBase):
         fleet = evaluate_fleet(args["results"], args["hosts"], settings)
         report_dir = os.path.expanduser(args["report_dir"])
         if not os.path.isabs(report_dir):
-            # Relative to the playbook, not to wherever ansible-playbook was started.
-            report_dir = os.path.join(str(task_vars.get("playbook_dir") or os.getcwd()), report_dir)
+            # Relative to where ansible-playbook was started: `ansible-playbook kdump.fleet.audit`
+            # runs a playbook inside the installed collection, which is no place for reports.
+            report_dir = os.path.join(os.getcwd(), report_dir)
         try:
             paths = write_reports(fleet, report_dir, args["formats"])
         except OSError as exc:

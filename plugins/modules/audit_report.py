@@ -37,7 +37,7 @@ options:
   report_dir:
     description:
       - Directory for the reports, created when missing. A relative path is taken relative to the
-        playbook's directory.
+        directory ansible-playbook was started in.
     type: str
     default: kdump-audit-reports
   formats:

@@ -84,8 +84,9 @@ def fleet_args(**extra):
     return args
 
 
-def test_reports_are_written_relative_to_the_playbook_dir(tmp_path):
-    result = run_action(fleet_args(), task_vars={"playbook_dir": str(tmp_path)})
+def test_reports_are_written_relative_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_action(fleet_args(), task_vars={"playbook_dir": "/nowhere"})
     report_dir = tmp_path / "kdump-audit-reports"
     assert result["reports"] == {
         "json": str(report_dir / "kdump-audit.json"),
@@ -104,8 +105,9 @@ def test_reports_are_written_relative_to_the_playbook_dir(tmp_path):
     assert (report_dir / "kdump-audit.md").read_text().startswith("# kdump readiness audit")
 
 
-def test_summary_gate_and_printed_markdown(tmp_path):
-    result = run_action(fleet_args(min_ready_percent="30"), task_vars={"playbook_dir": str(tmp_path)})
+def test_summary_gate_and_printed_markdown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_action(fleet_args(min_ready_percent="30"))
     assert result["summary"]["ready"] == 1 and result["summary"]["total"] == 3
     assert result["gate_passed"] is True  # 1 of 3 = 33.3 % >= 30
     assert (
@@ -114,7 +116,7 @@ def test_summary_gate_and_printed_markdown(tmp_path):
     )
     assert "## Not ready hosts (2)" in result["markdown"]
     assert result["markdown"].endswith(f"- html: {result['reports']['html']}\n")
-    failed = run_action(fleet_args(), task_vars={"playbook_dir": str(tmp_path)})
+    failed = run_action(fleet_args())
     assert failed["gate_passed"] is False
     assert "failed" not in failed  # the plugin reports; the role's assert fails the play
 
