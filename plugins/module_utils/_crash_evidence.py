@@ -183,7 +183,7 @@ def trigger_command(delay_s):
         "{ echo 'kdump-fleet: /proc/sysrq-trigger is not writable: run the crash test as root (become: true)' >&2; "
         "exit 3; }; "
         "sync; "
-        "[ \"$(cat /proc/sys/kernel/sysrq)\" != 0 ] || echo 1 > /proc/sys/kernel/sysrq; "
+        '[ "$(cat /proc/sys/kernel/sysrq)" != 0 ] || echo 1 > /proc/sys/kernel/sysrq; '
         'echo "%(epoch)s$(date +%%s)"; '
         "if command -v systemd-run >/dev/null 2>&1 && "
         "systemd-run --quiet --on-active=%(delay)d /bin/sh -c %(crash)s </dev/null >/dev/null 2>&1; "
@@ -202,8 +202,8 @@ def trigger_command(delay_s):
 def parse_trigger_output(stdout):
     """Return (host epoch when the trigger was scheduled or None, how it was detached or None)."""
     epoch = via = None
-    for line in stdout.splitlines():
-        line = line.strip()
+    for raw in stdout.splitlines():
+        line = raw.strip()
         if line.startswith(TRIGGER_EPOCH_MARK):
             try:
                 epoch = int(line[len(TRIGGER_EPOCH_MARK) :])
@@ -412,6 +412,7 @@ def build_evidence_record(
     epoch,
     kernel,
     message,
+    *,
     dump_path=None,
     dump_bytes=None,
     ram_bytes=None,

@@ -51,15 +51,16 @@ class LocalDumpLocator(DumpLocator):
     def __init__(self, read_info, run_on_host, info=None):
         self._read_info = read_info
         self._run_on_host = run_on_host
-        self._info = info
-
-    def _dumps(self, refresh):
-        if refresh or self._info is None:
-            self._info = self._read_info()
-        return self._info.get("dumps") or {}
+        # A kdump_info result read just now serves the first listing; later ones read afresh.
+        self._unused_info = info
+        self._info = info or {}
 
     def list_dumps(self):
-        items = self._dumps(refresh=True).get("items") or []
+        if self._unused_info is not None:
+            self._info, self._unused_info = self._unused_info, None
+        else:
+            self._info = self._read_info()
+        items = (self._info.get("dumps") or {}).get("items") or []
         return [
             {"path": item["path"], "mtime": float(item.get("mtime") or 0), "size": int(item.get("size") or 0)}
             for item in items
@@ -68,7 +69,7 @@ class LocalDumpLocator(DumpLocator):
 
     @property
     def dump_dir(self):
-        return self._dumps(refresh=False).get("path")
+        return (self._info.get("dumps") or {}).get("path")
 
     def describe(self):
         return "%s on the host itself" % (self.dump_dir or "the dump directory")

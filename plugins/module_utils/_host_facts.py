@@ -305,7 +305,8 @@ def find_dumps(listing, limit=None):
     ``listing`` holds one dict per file found one directory below the dump path:
     ``dir`` (directory name), ``name`` (file name), ``path``, ``size``, ``mtime``,
     ``mode`` and ``dir_mode`` (st_mode ints). Debian's kdump-tools writes
-    ``<YYYYMMDDHHMM>/dump.<YYYYMMDDHHMM>``; kdump-utils writes ``<ip>-<date>/vmcore``
+    ``<YYYYMMDDHHMM>/dump.<YYYYMMDDHHMM>`` (plus a compression suffix with
+    KDUMP_COMPRESSION, or ``vmcore.<stamp>`` for its copy fallback); kdump-utils writes ``<ip>-<date>/vmcore``
     (``vmcore.flat`` for flattened dumps). Partial files (``*-incomplete``) and kernel
     logs are not dumps. ``world_readable`` means others can read the file: it has o+r
     and its directory o+x. Returns {count, items (at most ``limit``), newest}.
@@ -333,10 +334,17 @@ def find_dumps(listing, limit=None):
     return {"count": count, "items": items, "newest": items[0] if items else None}
 
 
+# kdump-config names a dump dump.<stamp>[.bz2|.gz|.lz4|.xz] (KDUMP_COMPRESSION), or
+# vmcore.<stamp> when makedumpfile failed and it fell back to copying /proc/vmcore.
+_DEBIAN_DUMP_SUFFIXES = ("", ".bz2", ".gz", ".lz4", ".xz")
+
+
 def _is_dump(directory, name):
     if name in _REDHAT_DUMP_FILES:
         return True
-    return bool(_DEBIAN_DUMP_DIR.match(directory)) and name == "dump." + directory
+    if not _DEBIAN_DUMP_DIR.match(directory):
+        return False
+    return name == "vmcore." + directory or any(name == "dump." + directory + ext for ext in _DEBIAN_DUMP_SUFFIXES)
 
 
 # Well-known ports of the services a remote dump target needs from the capture kernel.

@@ -335,3 +335,14 @@ def test_lab_vm_kdump_tools_is_installed_and_running():
 )
 def test_target_endpoint(target, endpoint):
     assert hf.target_endpoint(target) == endpoint
+
+
+def test_find_dumps_sees_kdump_tools_compressed_and_copied_dumps():
+    names = ["dump.202611221330.gz", "dump.202611221330.xz", "vmcore.202611221330", "dump-incomplete.gz"]
+    names += ["dump.202611221330.zip", "vmcore-incomplete", "dmesg.202611221330"]
+    found = hf.find_dumps([_entry("202611221330", name, float(i)) for i, name in enumerate(names)])
+    assert sorted(item["path"].rsplit("/", 1)[-1] for item in found["items"]) == [
+        "dump.202611221330.gz",
+        "dump.202611221330.xz",
+        "vmcore.202611221330",
+    ]

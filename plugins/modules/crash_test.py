@@ -1,0 +1,260 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module is documentation only: the work is done by the action plugin of
+# the same name (plugins/action/crash_test.py), which runs on the controller.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: crash_test
+short_description: Crash a host on purpose and prove kdump captured a readable dump
+description:
+  - B(Destructive.) Panics the kernel of the target host through C(/proc/sysrq-trigger). The host reboots
+    through the kdump capture kernel; everything running on it is lost. Nothing happens unless O(confirm=true).
+  - Before anything changes it refuses the C(local) connection and any host that has the controller's own
+    boot id (the control node, or a container on it), runs M(kdump.fleet.kdump_info) and refuses a host whose
+    capture kernel is not loaded, that reserves no crash kernel memory, or that has no usable dump target,
+    naming each failed check.
+  - Then it records the boot id and the dumps already present, syncs the file systems, enables sysrq if it
+    is off, and schedules C(echo c > /proc/sysrq-trigger) detached (through C(systemd-run), else C(nohup)),
+    so the command returns before the kernel dies. A dropped connection at that moment is expected.
+  - It waits, with exponential backoff and jitter, for a new boot id, then for the host to stay up (the same
+    new boot id on O(stable_checks) checks O(stable_interval) seconds apart), all within O(reboot_timeout).
+  - It finds the dump that appeared since the trigger, checks that C(makedumpfile --dump-dmesg) can read it
+    (after C(makedumpfile -R) for a flattened dump) and that the extracted kernel log shows the sysrq panic,
+    and reports the dump's path, size, share of RAM and the timings.
+  - It writes the evidence record C(/var/lib/kdump-fleet/last-crash-test.json) (directory 0700, file 0600) on
+    the host, on success and on failure whenever the host is reachable; M(kdump.fleet.kdump_info) and the audit
+    read it.
+  - Every failure ends with a message saying what happened; the task never waits longer than O(reboot_timeout)
+    for the host plus O(validate_timeout) for the dump check.
+version_added: 0.1.0
+author:
+  - kdump.fleet maintainers (@kdump-fleet)
+options:
+  confirm:
+    description:
+      - Must be V(true) for anything to happen. The crash test panics the host's kernel on purpose.
+    type: bool
+    default: false
+  reboot_timeout:
+    description:
+      - Seconds from the trigger until the host must be back and have stayed up.
+      - The default allows for slow capture boots and software-emulated lab VMs (a crash there took 138 s
+        to come back).
+    type: int
+    default: 900
+  connect_timeout:
+    description:
+      - Connection timeout in seconds for each check while the host is down. The connection plugin's own
+        setting when unset; restored afterwards.
+    type: int
+  stable_checks:
+    description:
+      - How many checks in a row must see the same new boot id before the host counts as back. A kdump
+        capture boot reboots once more on its own, so one sighting is not enough.
+    type: int
+    default: 3
+  stable_interval:
+    description:
+      - Seconds between those checks.
+    type: int
+    default: 10
+  trigger_delay:
+    description:
+      - Seconds between the detached trigger being scheduled and the crash, so that the command returns first.
+    type: int
+    default: 2
+  console_log_hint:
+    description:
+      - Free text naming where this host's console log can be read (serial console file, BMC, cloud console).
+        It is added to the message when the host does not come back.
+    type: str
+  work_dir:
+    description:
+      - Directory on the host for the temporary copy that C(makedumpfile -R) makes of a flattened dump, and the
+        extracted kernel log. Both are removed afterwards. Needs free space about the size of the dump.
+    type: str
+    default: /var/tmp
+  validate_timeout:
+    description:
+      - Seconds each C(makedumpfile) call may take when the dump is checked (C(timeout) is used when the host
+        has it). A truncated flattened dump otherwise makes C(makedumpfile -R) wait forever.
+    type: int
+    default: 900
+attributes:
+  action:
+    support: full
+    description: Runs on the controller as an action plugin; it talks to the host over its connection.
+  async:
+    support: none
+    description: The host goes down during the task.
+  bypass_host_loop:
+    support: none
+    description: One host per task run.
+  check_mode:
+    support: full
+    description: Runs every guard (including M(kdump.fleet.kdump_info)) and reports what it would do.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux hosts with kdump (kdump-tools or kdumpctl).
+notes:
+  - Dumps are found on local dump targets only for now (C(kdump_target.type=local) in the role). Hosts with
+    NFS or SSH dump targets are refused before anything happens; see docs/crash-test.md.
+  - Times are taken on the host's clock (trigger to dump written) and the controller's monotonic clock (trigger
+    to back up).
+  - Use the C(kdump.fleet.crash_test) playbook to test a fleet one batch at a time with a summary at the end.
+seealso:
+  - module: kdump.fleet.kdump_info
+  - module: ansible.builtin.reboot
+"""
+
+EXAMPLES = r"""
+- name: Crash one host on purpose and verify its dump
+  kdump.fleet.crash_test:
+    confirm: true
+  become: true
+
+- name: Slow lab VM, with a pointer to its serial console log
+  kdump.fleet.crash_test:
+    confirm: true
+    reboot_timeout: 1200
+    stable_checks: 4
+    console_log_hint: "/var/lib/kdump-lab/{{ inventory_hostname }}/console.log on the lab machine"
+  become: true
+  register: crash
+
+- name: Show how long the dump took to write
+  ansible.builtin.debug:
+    msg: "{{ crash.dump_path }} written {{ crash.trigger_to_dump_s }} s after the trigger"
+
+- name: See what would happen, changing nothing
+  kdump.fleet.crash_test:
+    confirm: true
+  become: true
+  check_mode: true
+"""
+
+RETURN = r"""
+crashed:
+  description: Whether the host was crashed (false for refusals, check mode and a failed trigger).
+  returned: always
+  type: bool
+  sample: true
+failed_checks:
+  description: The guards that refused the host, each with its name and the reason.
+  returned: when a guard refused the host
+  type: list
+  elements: dict
+  sample: [{"check": "capture_kernel_loaded", "msg": "the capture kernel is not loaded ..."}]
+boot_id_before:
+  description: The host's boot id before the crash.
+  returned: when the host was reachable
+  type: str
+  sample: 0f6f1e0b-3c2e-4c5e-9a43-8c1d7b4f2a10
+boot_id_after:
+  description: The boot id the host came back with and kept.
+  returned: when the host came back and stayed up
+  type: str
+  sample: 5b7d2d7e-9f0c-4a77-b0a5-2e9c1b3f6d21
+boot_ids_seen:
+  description: Every new boot id seen while waiting (more than one means the host kept rebooting).
+  returned: when the wait timed out
+  type: list
+  elements: str
+  sample: ["5b7d2d7e-9f0c-4a77-b0a5-2e9c1b3f6d21"]
+trigger_time:
+  description: When the crash was triggered, host clock, ISO 8601 UTC.
+  returned: when the trigger ran
+  type: str
+  sample: "2026-11-22T13:30:02Z"
+trigger_via:
+  description: How the detached trigger was started (C(systemd-run) or C(nohup)).
+  returned: when the trigger command returned before the crash
+  type: str
+  sample: systemd-run
+dump_location:
+  description: Where the dumps are looked for.
+  returned: in check mode
+  type: str
+  sample: /var/crash on the host itself
+dump:
+  description: The new dump, with its format as detected before validation.
+  returned: when a new dump was found
+  type: dict
+  sample: {"path": "/var/crash/202611221330/dump.202611221330", "size": 30094131, "mtime": 1795440680.0,
+           "format": "flattened", "location": "/var/crash on the host itself"}
+dump_path:
+  description: Path of the new dump.
+  returned: when a new dump was found
+  type: str
+  sample: /var/crash/202611221330/dump.202611221330
+dump_bytes:
+  description: Size of the new dump in bytes.
+  returned: when a new dump was found
+  type: int
+  sample: 30094131
+ram_bytes:
+  description: The host's RAM in bytes as reported by kdump_info.
+  returned: when the host was crashed
+  type: int
+  sample: 2147483648
+dump_ram_share:
+  description: The dump's size as a fraction of RAM (0.014 is 1.4 %).
+  returned: when a new dump was found and RAM is known
+  type: float
+  sample: 0.014
+trigger_to_dump_s:
+  description: Seconds from the trigger to the dump file's last write (its mtime), both on the host's clock.
+  returned: when a new dump was found
+  type: float
+  sample: 80.0
+trigger_to_up_s:
+  description: Seconds from the trigger until the host answered with its new boot id, on the controller's clock.
+  returned: when the host came back and stayed up
+  type: float
+  sample: 138.0
+capture_log:
+  description:
+    - On success, the kernel log lines of the triggered panic, extracted from the dump.
+    - When no new dump appeared, the capture boot's journal and the logs kdump left next to the dumps.
+  returned: when the host came back
+  type: list
+  elements: str
+  sample: ["[   31.277197] sysrq: Trigger a crash", "[   31.280708] Kernel panic - not syncing: sysrq triggered crash"]
+makedumpfile_error:
+  description: What makedumpfile said about a dump it could not read.
+  returned: when the new dump is not readable
+  type: str
+  sample: "makedumpfile --dump-dmesg failed (rc=1): check_elf_format: Can't get valid ehdr. | makedumpfile Failed."
+evidence:
+  description: The evidence record (shape in docs/design.md).
+  returned: when the host was crashed or the trigger failed
+  type: dict
+  sample: {"version": 1, "time": "2026-11-22T13:30:02Z", "kernel": "6.1.0-28-amd64", "result": "success",
+           "dump_path": "/var/crash/202611221330/dump.202611221330", "dump_bytes": 30094131,
+           "ram_bytes": 2147483648, "trigger_to_dump_s": 80.0, "trigger_to_up_s": 138.0, "message": "..."}
+evidence_path:
+  description: Where the evidence record is kept on the host.
+  returned: when the host was crashed or the trigger failed
+  type: str
+  sample: /var/lib/kdump-fleet/last-crash-test.json
+evidence_written:
+  description: Whether the evidence record was written on the host.
+  returned: when the host was crashed or the trigger failed
+  type: bool
+  sample: true
+evidence_error:
+  description: Why the evidence record could not be written.
+  returned: when writing it failed
+  type: str
+  sample: "mkdir: cannot create directory '/var/lib/kdump-fleet': Permission denied"
+elapsed:
+  description: Seconds the task took.
+  returned: always
+  type: int
+  sample: 241
+"""

@@ -1,0 +1,412 @@
+"""Tests of the crash test's pure decision logic (_crash_evidence)."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from ansible_collections.kdump.fleet.plugins.module_utils import _crash_evidence as ev
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "crash_test"
+
+READY = {
+    "kernel": "6.1.0-28-amd64",
+    "crashkernel": {"cmdline": "384M-:128M", "reserved_bytes": 134217728, "loaded": True},
+    "config": {
+        "path": "/etc/default/kdump-tools",
+        "exists": True,
+        "target": {"type": "local", "location": None},
+        "errors": [],
+    },
+    "dumps": {"path": "/var/crash", "count": 0, "items": [], "newest": None},
+}
+
+
+def fixture_text(name):
+    return (FIXTURES / name).read_text()
+
+
+def recorded_run(name):
+    """rc, stdout and stderr of a recorded run of the validation script."""
+    return (
+        int(fixture_text(name + ".rc")),
+        fixture_text(name + ".stdout"),
+        fixture_text(name + ".stderr"),
+    )
+
+
+def changed(info, path, value):
+    """A deep copy of ``info`` with the dotted ``path`` set to ``value``."""
+    result = copy.deepcopy(info)
+    node = result
+    keys = path.split(".")
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+    return result
+
+
+# --------------------------------------------------------------- readiness
+
+
+def test_ready_host_passes_every_check():
+    assert ev.readiness_failures(READY) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "check", "words"),
+    [
+        ("crashkernel.loaded", False, "capture_kernel_loaded", "kexec_crash_loaded"),
+        ("crashkernel.reserved_bytes", 0, "crashkernel_reserved", "kexec_crash_size"),
+        ("config.exists", False, "dump_target_configured", "/etc/default/kdump-tools is missing"),
+        ("config.target", {"type": None}, "dump_target_configured", "is empty"),
+        ("config.errors", ["KDUMP_COREDIR is empty"], "dump_target_configured", "KDUMP_COREDIR is empty"),
+        ("config.target", {"type": "nfs", "location": "nfs:/crash"}, "dump_locator", "'nfs'"),
+        ("dumps", None, "dump_locator", "kdump.dumps.path"),
+    ],
+)
+def test_each_failed_check_is_named(path, value, check, words):
+    failures = ev.readiness_failures(changed(READY, path, value))
+    assert [f["check"] for f in failures] == [check]
+    assert words in failures[0]["msg"]
+
+
+def test_refusal_message_names_every_failed_check():
+    info = changed(changed(READY, "crashkernel.loaded", False), "crashkernel.reserved_bytes", 0)
+    info["crashkernel"]["cmdline"] = None
+    failures = ev.readiness_failures(info)
+    msg = ev.refusal_message("web01", failures)
+    assert msg.startswith("web01 is not ready for a crash test (failed: capture_kernel_loaded, crashkernel_reserved)")
+    assert "nothing was changed" in msg
+    assert "crashkernel= on the running kernel: absent" in msg
+
+
+# ----------------------------------------------------------------- waiting
+
+
+def test_backoff_doubles_then_caps():
+    assert [ev.backoff_delay(n) for n in range(6)] == [1.0, 2.0, 4.0, 8.0, 12.0, 12.0]
+    assert ev.backoff_delay(1000) == 12.0
+
+
+def test_backoff_adds_the_jitter_on_top():
+    assert ev.backoff_delay(2, jitter=0.25) == 4.25
+    assert ev.backoff_delay(9, cap=30.0, jitter=0.5) == 30.5
+
+
+def test_boot_watch_needs_the_same_new_boot_id_in_a_row():
+    watch = ev.BootWatch("old", stable_checks=3)
+    states = [watch.observe(b) for b in ["old", None, "new", "new", "new"]]
+    assert states == ["old", "down", "new", "new", "stable"]
+    assert watch.candidate == "new"
+    assert watch.went_down
+
+
+def test_boot_watch_restarts_the_count_when_the_capture_boot_reboots():
+    watch = ev.BootWatch("old", stable_checks=2)
+    states = [watch.observe(b) for b in [None, "capture", None, "final", "final"]]
+    assert states == ["down", "new", "down", "new", "stable"]
+    assert watch.new_boot_ids == ["capture", "final"]
+    assert watch.candidate == "final"
+
+
+def test_boot_watch_with_one_check_is_stable_at_first_sight():
+    watch = ev.BootWatch("old", stable_checks=0)  # clamped to 1
+    assert watch.observe("new") == "stable"
+
+
+def test_timeout_message_when_the_host_never_went_down():
+    watch = ev.BootWatch("old-id", 3)
+    watch.observe("old-id")
+    msg = ev.timeout_message(watch, 900, "serial log on the BMC")
+    assert "did not go down within 900 s" in msg
+    assert "still old-id" in msg
+
+
+def test_timeout_message_when_the_host_never_came_back_names_the_console_log():
+    watch = ev.BootWatch("old-id", 3)
+    watch.observe(None)
+    msg = ev.timeout_message(watch, 600, "/srv/lab/vm1/console.log")
+    assert "did not come back within 600 s" in msg
+    assert msg.endswith("Console log: /srv/lab/vm1/console.log.")
+
+
+def test_timeout_message_when_the_host_keeps_rebooting():
+    watch = ev.BootWatch("old-id", 3)
+    for boot_id in ["a", None, "b", None]:
+        watch.observe(boot_id)
+    msg = ev.timeout_message(watch, 900)
+    assert "boot ids seen: a, b" in msg
+    assert "3 checks in a row" in msg
+    assert "Console log" not in msg
+
+
+# ---------------------------------------------------------- host commands
+
+
+def test_parse_boot_probe():
+    assert ev.parse_boot_probe("0f6f1e0b-3c2e\n1795440600\n") == ("0f6f1e0b-3c2e", 1795440600)
+    assert ev.parse_boot_probe("0f6f1e0b-3c2e\n") == ("0f6f1e0b-3c2e", None)
+    assert ev.parse_boot_probe("") == (None, None)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ev.trigger_command(2),
+        ev.BOOT_PROBE_COMMAND,
+        ev.CAPTURE_JOURNAL_COMMAND,
+        ev.capture_side_files_command("/var/crash", 1000, 1300),
+        ev.validation_command("/var/crash/x/dump.x"),
+        ev.validation_command("/var/crash/x/dump.x.xz"),
+        ev.evidence_write_command({"message": 'it\'s "quoted" $HOME `x`'}),
+    ],
+    ids=["trigger", "boot-probe", "journal", "side-files", "validate", "validate-xz", "evidence"],
+)
+def test_host_commands_are_valid_posix_shell(command):
+    # sh -n parses without running anything
+    assert subprocess.run(["sh", "-n", "-c", command], capture_output=True, check=False).returncode == 0
+
+
+def test_trigger_command_is_detached_and_checks_for_root():
+    command = ev.trigger_command(5)
+    assert command.startswith("[ -w /proc/sysrq-trigger ] ||")
+    assert "sync;" in command
+    assert "echo 1 > /proc/sys/kernel/sysrq" in command
+    assert "systemd-run --quiet --on-active=5 /bin/sh -c 'echo c > /proc/sysrq-trigger'" in command
+    assert "nohup /bin/sh -c 'sleep 5; echo c > /proc/sysrq-trigger' </dev/null >/dev/null 2>&1 &" in command
+
+
+def test_parse_trigger_output():
+    out = "kdump-fleet-trigger-epoch=1795440600\nkdump-fleet-trigger-via=systemd-run\n"
+    assert ev.parse_trigger_output(out) == (1795440600, "systemd-run")
+    assert ev.parse_trigger_output("") == (None, None)
+
+
+def test_capture_side_files_command_looks_back_to_the_trigger():
+    command = ev.capture_side_files_command("/var/crash dir", 1000, 1000 + 600)
+    assert "find '/var/crash dir' -type f" in command
+    assert "-mmin -12 " in command  # 10 minutes since the trigger, plus 2
+
+
+# ------------------------------------------------------------ finding dumps
+
+OLD = {"path": "/var/crash/202601200901/dump.202601200901", "mtime": 1768899700.0, "size": 50331648}
+NEW = {"path": "/var/crash/202601210724/dump.202601210724", "mtime": 1768980300.0, "size": 51753823}
+TRIGGER = 1768980220
+
+
+def test_select_new_dump_ignores_dumps_that_existed_before():
+    assert ev.select_new_dump([OLD], [OLD, NEW], TRIGGER) == NEW
+    assert ev.select_new_dump([OLD, NEW], [OLD, NEW], TRIGGER) is None
+
+
+def test_select_new_dump_ignores_new_paths_older_than_the_trigger():
+    restored = dict(OLD, path="/var/crash/restored/dump.1")  # e.g. copied back from a backup
+    assert ev.select_new_dump([], [restored], TRIGGER) is None
+
+
+def test_select_new_dump_counts_an_overwritten_path_with_a_new_mtime():
+    rewritten = dict(NEW, mtime=TRIGGER + 90.0)
+    assert ev.select_new_dump([NEW], [rewritten], TRIGGER) == rewritten
+
+
+def test_select_new_dump_allows_for_a_capture_kernel_clock_slightly_behind():
+    early = dict(NEW, mtime=TRIGGER - 30.0)
+    assert ev.select_new_dump([], [early], TRIGGER) == early
+    assert ev.select_new_dump([], [early], TRIGGER, slack_s=10) is None
+
+
+def test_select_new_dump_skips_an_unfinished_dump_and_picks_the_newest():
+    unfinished = {"path": "/var/crash/202601210724/dump-incomplete", "mtime": TRIGGER + 200.0, "size": 4096}
+    second = dict(NEW, path="/var/crash/202601210726/dump.202601210726", mtime=NEW["mtime"] + 120)
+    assert ev.select_new_dump([OLD], [OLD, NEW, unfinished, second], TRIGGER) == second
+    assert ev.select_new_dump([OLD], [OLD, unfinished], TRIGGER) is None
+    assert [d["path"] for d in ev.new_dumps([OLD], [OLD, unfinished], TRIGGER)] == [unfinished["path"]]
+
+
+def test_capture_log_highlights_pick_the_failure_lines():
+    lines = ev.capture_log_highlights(fixture_text("capture-log-makedumpfile-failed-fcos.txt"))
+    assert lines[-1] == "[    4.715342] kdump[513]: saving vmcore failed, exitcode:1"
+    assert "[    4.713863] kdump.sh[511]: makedumpfile Failed." in lines
+    assert "[    4.713611] kdump.sh[511]: The kernel version is not supported." in lines
+    assert not any("saving vmcore-dmesg.txt complete" in line for line in lines)
+
+
+def test_capture_log_highlights_of_a_normal_capture_are_empty():
+    assert ev.capture_log_highlights(fixture_text("capture-log-success-el.txt")) == []
+
+
+# ------------------------------------------------------- validating a dump
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/var/crash/202601210724/dump.202601210724", None),
+        ("/var/crash/202601210724/dump.202601210724.gz", "gzip -dc"),
+        ("/var/crash/202601210724/dump.202601210724.bz2", "bzip2 -dc"),
+        ("/var/crash/202601210724/dump.202601210724.xz", "xz -dc"),
+        ("/var/crash/202601210724/dump.202601210724.lz4", "lz4 -dc"),
+        ("/var/crash/127.0.0.1-2024-03-24-13:37:43/vmcore.flat", None),
+    ],
+)
+def test_decompressor_follows_the_kdump_tools_suffix(path, expected):
+    assert ev.decompressor_for(path) == expected
+
+
+def test_validation_of_a_file_that_is_no_dump_reports_makedumpfiles_error():
+    check = ev.parse_validation(*recorded_run("validate-not-a-dump"))
+    assert not check["valid"]
+    assert check["format"] == "unknown"
+    assert check["stage"] == "dump-dmesg"
+    assert check["error"] == (
+        "makedumpfile --dump-dmesg failed (rc=1): check_elf_format: Can't get valid ehdr. | makedumpfile Failed."
+    )
+
+
+def test_validation_of_a_broken_flattened_dump_names_the_rearrange_step():
+    check = ev.parse_validation(*recorded_run("validate-flattened-bad-header"))
+    assert check["format"] == "flattened"
+    assert check["error"].startswith("makedumpfile -R (flattened dump) failed (rc=1): read_start_flat_header:")
+
+
+def test_validation_that_hung_says_it_timed_out():
+    check = ev.parse_validation(*recorded_run("validate-truncated-flattened"), timeout_s=3)
+    assert check["stage"] == "rearrange"
+    assert check["error"] == "makedumpfile -R (flattened dump) failed (rc=124): timed out after 3 s"
+
+
+def test_validation_success_returns_the_log_tail():
+    log = fixture_text("dmesg-sysrq-panic-6.17-azure.txt")
+    stdout = "kdump-fleet-format=flattened\nkdump-fleet-dmesg-tail:\n" + log
+    check = ev.parse_validation(0, stdout, "\nThe dmesg log is saved to /var/tmp/x/dmesg.\n")
+    assert check["valid"]
+    assert check["error"] is None
+    assert check["format"] == "flattened"
+    assert check["log"] == log.splitlines()
+
+
+@pytest.mark.skipif(shutil.which("makedumpfile") is None, reason="makedumpfile is not installed")
+def test_validation_script_runs_makedumpfile_on_a_compressed_broken_dump(tmp_path):
+    dump = tmp_path / "dump.202601210724.gz"
+    dump.write_bytes(gzip.compress(b"makedumpfile\0\0\0\0" + bytes(5000)))
+    script = ev.validation_command(str(dump), work_dir=str(tmp_path), timeout_s=20)
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False, timeout=60)
+    check = ev.parse_validation(done.returncode, done.stdout, done.stderr, 20)
+    assert check["format"] == "flattened"
+    assert "read_start_flat_header: Can't get type of flattened format." in check["error"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [dump.name]  # the work directory is removed
+
+
+# ----------------------------------------------------- the triggered panic
+
+
+@pytest.mark.parametrize(
+    ("fixture", "first", "last"),
+    [
+        (
+            "dmesg-sysrq-panic-6.6-arm64.txt",
+            "[   31.277197] sysrq: Trigger a crash",
+            "[   31.293697] Hardware name: Raspberry Pi 3 Model B Rev 1.2 (DT)",
+        ),
+        (
+            "dmesg-sysrq-panic-6.17-azure.txt",
+            "[   17.519224] sysrq: Trigger a crash",
+            "[   17.520541] Hardware name: Microsoft Corporation Virtual Machine/Virtual Machine, BIOS Hyper-V UEFI "
+            "Release v4.1 02/25/2026",
+        ),
+        (
+            "dmesg-sysrq-oops-4.9-debian.txt",
+            "[1568872.292681] sysrq: SysRq : Trigger a crash",
+            "PMD 0 [1568872.384888]",
+        ),
+    ],
+)
+def test_panic_excerpt_finds_the_sysrq_crash(fixture, first, last):
+    excerpt = ev.panic_excerpt(fixture_text(fixture))
+    assert excerpt[0] == first
+    assert excerpt[-1] == last
+    assert len(excerpt) <= 12
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "dmesg-sysrq-show-backtrace-4.11.txt",  # a sysrq action, not a crash
+        "dmesg-kasan-panic-6.1-android.txt",  # a panic sysrq did not cause
+        "console-sysrq-oops-ppc64-interleaved.txt",  # trigger line, but nothing ties the oops to it
+    ],
+)
+def test_panic_excerpt_is_empty_without_the_triggered_panic(fixture):
+    assert ev.panic_excerpt(fixture_text(fixture)) == []
+
+
+def test_panic_excerpt_takes_the_last_trigger():
+    log = fixture_text("dmesg-sysrq-show-backtrace-4.11.txt") + fixture_text("dmesg-sysrq-panic-6.6-arm64.txt")
+    assert ev.panic_excerpt(log.splitlines())[1] == "[   31.280708] Kernel panic - not syncing: sysrq triggered crash"
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def test_evidence_record_has_exactly_the_design_shape():
+    record = ev.build_evidence_record(
+        "success",
+        1768980220,
+        "6.1.0-28-amd64",
+        "ok",
+        dump_path=NEW["path"],
+        dump_bytes=NEW["size"],
+        ram_bytes=2147483648,
+        trigger_to_dump_s=80.04,
+        trigger_to_up_s=138.26,
+    )
+    assert record == {
+        "version": 1,
+        "time": "2026-01-21T07:23:40Z",
+        "kernel": "6.1.0-28-amd64",
+        "result": "success",
+        "dump_path": "/var/crash/202601210724/dump.202601210724",
+        "dump_bytes": 51753823,
+        "ram_bytes": 2147483648,
+        "trigger_to_dump_s": 80.0,
+        "trigger_to_up_s": 138.3,
+        "message": "ok",
+    }
+
+
+def test_failed_evidence_record_keeps_unknowns_as_null():
+    record = ev.build_evidence_record("failed", 1768980220, "6.1.0-28-amd64", "no new dump")
+    assert record["dump_path"] is None
+    assert record["trigger_to_up_s"] is None
+    with pytest.raises(ValueError, match="result must be"):
+        ev.build_evidence_record("maybe", 0, None, "")
+
+
+def test_ram_share():
+    assert ev.ram_share(51753823, 2147483648) == 0.0241
+    assert ev.ram_share(51753823, None) is None
+
+
+def test_evidence_write_command_writes_private_json(tmp_path):
+    path = tmp_path / "state" / "last-crash-test.json"
+    record = ev.build_evidence_record("failed", 1768980220, "6.1.0-28-amd64", 'it\'s "odd" $HOME `id`')
+    subprocess.run(["sh", "-c", ev.evidence_write_command(record, str(path))], check=True)
+    assert json.loads(path.read_text()) == record
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["last-crash-test.json"]
+
+
+def test_evidence_write_command_default_path():
+    tokens = shlex.split(ev.evidence_write_command({"version": 1}))
+    assert tokens[-1] == "/var/lib/kdump-fleet/last-crash-test.json"
