@@ -15,14 +15,14 @@ SANITY_ROOT := $(CURDIR)/.tmp/sanity/ansible_collections/kdump/fleet
 SCENARIO    ?= debian12
 SCENARIOS   ?= debian12 debian13
 APT_PACKAGES := qemu-system-x86 qemu-utils debootstrap debian-archive-keyring fdisk e2fsprogs \
-                openssh-client git makedumpfile
+                openssh-client git makedumpfile chromium
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(COLL_ROOT)
 
-.PHONY: help setup system-deps lint units sanity molecule molecule-all test demo bench clean build
+.PHONY: help setup system-deps lint units browser sanity molecule molecule-all test demo bench clean build
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ $(SANITY_GET_PIP): .ci/get_pip_bootstrap.py
 	mkdir -p $(dir $@)
 	cp $< $@
 
+browser: setup system-deps ## The HTML audit report rendered in headless chromium
+	KDUMP_FLEET_REQUIRE_BROWSER=1 pytest tests/browser
+
 sanity: setup $(SANITY_GET_PIP) ## ansible-test sanity on the pinned ansible-core
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	# Copy exactly what git would ship (tracked + new, minus .gitignore'd files).
@@ -79,7 +82,7 @@ molecule: setup system-deps ## One VM scenario: make molecule SCENARIO=debian12
 molecule-all: setup system-deps ## Every VM scenario, one after the other (2 cores: parallel TCG VMs only slow each other)
 	trap 'kdump-lab reap' EXIT; trap 'exit 130' INT TERM; for s in $(SCENARIOS); do molecule test -s $$s; done
 
-test: lint sanity units molecule-all ## Everything CI runs
+test: lint sanity units browser molecule-all ## Everything CI runs
 
 demo: setup system-deps ## Run the main job against a built-in local lab
 	@echo "make demo: not yet - the demo lands with the lab and crash-test issues"

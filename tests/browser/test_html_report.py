@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import html.parser
 import importlib.util
+import os
 import pathlib
 import shutil
 import struct
@@ -20,6 +21,10 @@ from ansible_collections.kdump.fleet.plugins.module_utils._audit import evaluate
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import write_reports
 
 CHROMIUM = shutil.which("chromium")
+# `make browser` (and so `make test`) installs chromium and sets this: there a missing
+# browser is a failure, not a skip.
+if CHROMIUM is None and os.environ.get("KDUMP_FLEET_REQUIRE_BROWSER") == "1":
+    raise RuntimeError("chromium is required (KDUMP_FLEET_REQUIRE_BROWSER=1): apt-get install -y chromium")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium); needed for the browser test"
 )
