@@ -84,8 +84,8 @@ molecule-all: setup system-deps ## Every VM scenario, one after the other (2 cor
 
 test: lint sanity units browser molecule-all ## Everything CI runs
 
-demo: setup system-deps ## Run the main job against a built-in local lab
-	@echo "make demo: not yet - the demo lands with the lab and crash-test issues"
+demo: setup system-deps ## Boot a lab VM, audit, roll kdump out, crash-test it, audit again
+	trap 'kdump-lab reap' EXIT; trap 'exit 130' INT TERM; lab/demo.sh
 
 bench: setup ## Benchmarks that print figures
 	python bench/run.py

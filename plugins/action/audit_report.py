@@ -56,7 +56,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
 
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         if args["summary_max_hosts"] < 0:
             raise AnsibleActionFail("summary_max_hosts must be 0 or more, got %d" % args["summary_max_hosts"])
         try:

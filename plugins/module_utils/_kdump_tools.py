@@ -262,7 +262,7 @@ def parse_with_errors(text):
         command = scanner.command()
         if command is None:
             break
-        line, words = command
+        line, words = command  # pylint: disable=unpacking-non-sequence  # None ends the loop above
         problems = []
         prefix = []
         for word in words:

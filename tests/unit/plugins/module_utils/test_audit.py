@@ -656,7 +656,7 @@ def test_fleet_facts_are_plain_json_types():
     info["kernel"] = TaggedStr("6.1.0-28-amd64")
     info["extra"] = ({1, 2}, float("nan"))
     record = evaluate_fleet({"h": registered(info)}, now=NOW)["hosts"][0]
-    assert type(record["facts"]["kernel"]) is str
+    assert type(record["facts"]["kernel"]) is str  # pylint: disable=unidiomatic-typecheck  # exact type: no subclass
     assert record["facts"]["extra"][1] is None
     assert sorted(record["facts"]["extra"][0]) == [1, 2]
 

@@ -318,15 +318,15 @@ ALLOWED_TAGS = {
 
 def test_html_escapes_every_host_provided_string():
     page = parse(render_html(sample_fleet()))
-    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS  # no <img>, <svg onload>, ...
-    assert not [attrs for _, attrs in page.tags if any(name.startswith("on") for name in attrs)]
+    assert {tag for tag, _attrs in page.tags} <= ALLOWED_TAGS  # no <img>, <svg onload>, ...
+    assert not [attrs for _tag, attrs in page.tags if any(name.startswith("on") for name in attrs)]
     assert len(page.raw["script"]) == 1
     text = "".join(page.text)
     assert HOSTILE_HOST in text  # shown as text
     assert HOSTILE_PATH in text
     assert "<b>6.1</b>" in text
     # The only <b> elements are the summary counts.
-    assert sum(1 for tag, _ in page.tags if tag == "b") == 3
+    assert sum(1 for tag, _attrs in page.tags if tag == "b") == 3
 
 
 def test_html_is_self_contained_and_locked_by_its_csp():
