@@ -80,7 +80,9 @@ molecule: setup system-deps ## One VM scenario: make molecule SCENARIO=debian12
 	trap 'kdump-lab reap' EXIT; trap 'exit 130' INT TERM; molecule test -s $(SCENARIO)
 
 molecule-all: setup system-deps ## Every VM scenario, one after the other (2 cores: parallel TCG VMs only slow each other)
-	trap 'kdump-lab reap' EXIT; trap 'exit 130' INT TERM; for s in $(SCENARIOS); do molecule test -s $$s; done
+	trap 'kdump-lab reap' EXIT; trap 'exit 130' INT TERM; \
+	  kdump-lab build --jobs 2 $(addprefix --distro ,$(SCENARIOS)); \
+	  for s in $(SCENARIOS); do molecule test -s $$s; done
 
 test: lint sanity units browser molecule-all ## Everything CI runs
 

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,10 +27,36 @@ def _print_json(data) -> None:
 
 
 def cmd_build(args) -> int:
-    for name in args.distro:
-        built = image.build_image(get_distro(name), force=args.force, log=_log)
+    distros = list(dict.fromkeys(args.distro))
+    if args.jobs > 1 and len(distros) > 1:
+        return _build_in_parallel(distros, args)
+    for name in distros:
+        built = image.build_image(get_distro(name), force=args.force, log=lambda m, n=name: _log(f"{n}: {m}"))
         print(built.path)
     return 0
+
+
+def _build_in_parallel(distros: list[str], args) -> int:
+    """One `kdump-lab build` process per distro, `--jobs` at a time.
+
+    Builds are mostly downloads, dpkg and disk I/O, so two share 2 cores well.
+    Separate processes (not threads) so an interrupt reaches each build, which
+    then removes its temp dir and kills its QEMU.
+    """
+    failed = 0
+    for start in range(0, len(distros), args.jobs):
+        batch = distros[start : start + args.jobs]
+        argv = [sys.executable, "-m", "kdump_lab.cli", "build"] + (["--force"] if args.force else [])
+        procs = [subprocess.Popen([*argv, "--distro", name]) for name in batch]
+        try:
+            failed += sum(1 for proc in procs if proc.wait() != 0)
+        except KeyboardInterrupt:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait()
+            raise
+    return 1 if failed else 0
 
 
 def cmd_images(args) -> int:
@@ -65,6 +92,7 @@ def cmd_up(args) -> int:
         memory_mb=args.memory,
         cpus=args.cpus,
         ssh_timeout=args.timeout,
+        boot_attempts=args.boot_attempts,
         keep_on_failure=args.keep_on_failure,
         log=_log,
     )
@@ -150,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build (or find in the cache) a bootable disk image")
     p.add_argument("--distro", action="append", choices=distros, required=True, help="repeat for several")
     p.add_argument("--force", action="store_true", help="rebuild even when the cache has this recipe")
+    p.add_argument("--jobs", type=int, default=1, help="images to build at the same time (default: %(default)s)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("images", help="list the cached images")
@@ -166,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory", type=int, default=2048, help="MiB (default: %(default)s)")
     p.add_argument("--cpus", type=int, default=2, help="vCPUs (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait for SSH (default: %(default)s)")
+    p.add_argument(
+        "--boot-attempts",
+        type=int,
+        default=3,
+        help="boots to try when the guest kernel stalls under TCG (default: %(default)s)",
+    )
     p.add_argument("--keep-on-failure", action="store_true", help="leave QEMU running when SSH never comes up")
     p.set_defaults(func=cmd_up)
 

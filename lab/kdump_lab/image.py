@@ -48,6 +48,7 @@ BASE_IMAGE = "base.qcow2"
 MANIFEST = "manifest.json"
 FIRSTBOOT_TIMEOUT_S = 1200
 VERIFY_SSH_TIMEOUT_S = 600
+BOOT_ATTEMPTS = 3  # boots tried when the guest kernel stalls under TCG
 SERIAL_CMDLINE = "console=ttyS0,115200"
 
 Log = Callable[[str], None]
@@ -145,12 +146,12 @@ def _build_into(distro: Distro, image: Image, work: Path, log: Log) -> dict:
 
     step = time.monotonic()
     log("[4/6] first boot (direct kernel boot): grub-install, update-initramfs, power off (2-4 min under TCG)")
-    _first_boot(disk, kernel, initrd, work)
+    _first_boot(disk, kernel, initrd, work, log)
     timings["first_boot"] = time.monotonic() - step
 
     step = time.monotonic()
     log("[5/6] verification boot through SeaBIOS + the guest's GRUB")
-    timings["verify_boot_to_ssh"], cmdline = _verify_boot(disk, key, work)
+    timings["verify_boot_to_ssh"], cmdline = _verify_boot(disk, key, work, log)
     timings["verify_boot"] = time.monotonic() - step
 
     step = time.monotonic()
@@ -316,38 +317,80 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no console log)"
 
 
-def _first_boot(disk: Path, kernel: Path, initrd: Path, work: Path) -> None:
-    spec = _vm_spec(
-        work, disk, "firstboot", kernel=kernel, initrd=initrd, append=f"root=LABEL=root rw {SERIAL_CMDLINE}"
-    )
-    with subprocess.Popen(qemu.qemu_command(spec), stdin=subprocess.DEVNULL) as proc:
+class _Stalled(Exception):
+    """The guest kernel reported a stall: this boot will not finish, a new one will."""
+
+
+def _with_stall_retries(boot, stage: str, log: Log):
+    for attempt in range(1, BOOT_ATTEMPTS + 1):
         try:
-            proc.wait(timeout=FIRSTBOOT_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise BuildError(
-                f"first boot did not power off within {FIRSTBOOT_TIMEOUT_S} s; console:\n{_tail(spec.console_log)}"
-            ) from None
-        finally:
-            if proc.poll() is None:
+            return boot()
+        except _Stalled as exc:
+            if attempt == BOOT_ATTEMPTS:
+                raise BuildError(f"{stage}: the guest kernel stalled in {BOOT_ATTEMPTS} boots: {exc}") from exc
+            log(f"{stage}: the guest kernel stalled ({exc}); booting again")
+    raise AssertionError("unreachable")
+
+
+def _first_boot(disk: Path, kernel: Path, initrd: Path, work: Path, log: Log) -> None:
+    # Everything the first-boot script does is idempotent, so a stalled boot is simply repeated.
+    def boot() -> None:
+        spec = _vm_spec(
+            work, disk, "firstboot", kernel=kernel, initrd=initrd, append=f"root=LABEL=root rw {SERIAL_CMDLINE}"
+        )
+        deadline = time.monotonic() + FIRSTBOOT_TIMEOUT_S
+        with subprocess.Popen(qemu.qemu_command(spec), stdin=subprocess.DEVNULL) as proc:
+            try:
+                while proc.poll() is None:
+                    stall = qemu.console_stall(spec.console_log)
+                    if stall:
+                        raise _Stalled(stall)
+                    if time.monotonic() > deadline:
+                        raise BuildError(
+                            f"first boot did not power off within {FIRSTBOOT_TIMEOUT_S} s; console:\n"
+                            f"{_tail(spec.console_log)}"
+                        )
+                    time.sleep(2)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                tail = _tail(spec.console_log, 60)
+                finished = "kdump-lab-firstboot: OK" in _tail(spec.console_log, 10_000)
+                _keep_log(spec.console_log, work)
+        if not finished:
+            raise BuildError(f"first boot failed; console:\n{tail}")
+
+    _with_stall_retries(boot, "first boot", log)
+
+
+def _verify_boot(disk: Path, key: Path, work: Path, log: Log) -> tuple[float, str]:
+    def boot() -> tuple[float, str, str]:
+        spec = _vm_spec(work, disk, "verify", snapshot=True)
+
+        def problem() -> str | None:
+            if proc.poll() is not None:
+                return "QEMU exited"
+            stall = qemu.console_stall(spec.console_log)
+            if stall:
+                raise _Stalled(stall)
+            return None
+
+        with subprocess.Popen(qemu.qemu_command(spec), stdin=subprocess.DEVNULL) as proc:
+            try:
+                seconds = wait_for_ssh(spec.ssh_port, key, VERIFY_SSH_TIMEOUT_S, abort_reason=problem)
+                cmdline = run_ssh(spec.ssh_port, key, "cat /proc/cmdline").stdout.strip()
+                failed = run_ssh(spec.ssh_port, key, "systemctl --failed --no-legend --plain").stdout.strip()
+            except _Stalled:
+                raise
+            except Exception as exc:
+                raise BuildError(f"verification boot failed: {exc}; console:\n{_tail(spec.console_log)}") from exc
+            finally:
                 proc.kill()
-    console = spec.console_log.read_text(errors="replace")
-    _keep_log(spec.console_log, work)
-    if "kdump-lab-firstboot: OK" not in console:
-        raise BuildError(f"first boot failed; console:\n{_tail(spec.console_log, 60)}")
+                proc.wait()
+                _keep_log(spec.console_log, work)
+        return seconds, cmdline, failed
 
-
-def _verify_boot(disk: Path, key: Path, work: Path) -> tuple[float, str]:
-    spec = _vm_spec(work, disk, "verify", snapshot=True)
-    with subprocess.Popen(qemu.qemu_command(spec), stdin=subprocess.DEVNULL) as proc:
-        try:
-            seconds = wait_for_ssh(spec.ssh_port, key, VERIFY_SSH_TIMEOUT_S, still_running=lambda: proc.poll() is None)
-            cmdline = run_ssh(spec.ssh_port, key, "cat /proc/cmdline").stdout.strip()
-            failed = run_ssh(spec.ssh_port, key, "systemctl --failed --no-legend --plain").stdout.strip()
-        except Exception as exc:
-            raise BuildError(f"verification boot failed: {exc}; console:\n{_tail(spec.console_log)}") from exc
-        finally:
-            proc.kill()
-    _keep_log(spec.console_log, work)
+    seconds, cmdline, failed = _with_stall_retries(boot, "verification boot", log)
     if "BOOT_IMAGE=" not in cmdline or SERIAL_CMDLINE not in cmdline:
         raise BuildError(f"the guest did not boot through its own GRUB: /proc/cmdline is {cmdline!r}")
     if failed:
@@ -356,9 +399,10 @@ def _verify_boot(disk: Path, key: Path, work: Path) -> tuple[float, str]:
 
 
 def _keep_log(console_log: Path, work: Path) -> None:
-    with (work / "build-console.log").open("a") as out:
-        out.write(console_log.read_text(errors="replace"))
-    console_log.unlink()
+    if console_log.exists():
+        with (work / "build-console.log").open("a") as out:
+            out.write(console_log.read_text(errors="replace"))
+        console_log.unlink()
 
 
 # --- cleanup ---------------------------------------------------------------------

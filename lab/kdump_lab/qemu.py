@@ -161,6 +161,35 @@ def kill_qemu(pid: int, pidfile: Path, grace: float = 5.0) -> bool:
     return False
 
 
+# --- guest console ---------------------------------------------------------------
+
+# Seen under TCG on a loaded host: a vCPU halts and its timer interrupt never
+# arrives, the kernel prints RCU stall reports and the boot never finishes.
+# A fresh QEMU process boots normally, so callers restart instead of waiting.
+STALL_MARKERS = ("detected stalls on CPUs/tasks", "self-detected stall on CPU", "soft lockup - CPU#")
+
+
+def console_stall(console_log: Path, offset: int = 0) -> str | None:
+    """The first kernel stall report in the console log after `offset`, or None."""
+    try:
+        with console_log.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if any(marker in line for marker in STALL_MARKERS):
+            return line.strip()
+    return None
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 # --- QMP -----------------------------------------------------------------------
 
 

@@ -98,18 +98,19 @@ def wait_for_ssh(
     port: int,
     key: Path,
     timeout: float,
-    still_running: Callable[[], bool] = lambda: True,
+    abort_reason: Callable[[], str | None] = lambda: None,
     poll_interval: float = 3.0,
 ) -> float:
     """Wait until `ssh true` succeeds; return the seconds it took.
 
-    Raises SshTimeout after `timeout` seconds or as soon as `still_running()` says
-    the VM is gone.
+    Raises SshTimeout after `timeout` seconds, or as soon as `abort_reason()`
+    returns a reason (QEMU exited, the guest kernel stalled, ...).
     """
     start = time.monotonic()
     while True:
-        if not still_running():
-            raise SshTimeout("the QEMU process exited before SSH came up")
+        reason = abort_reason()
+        if reason:
+            raise SshTimeout(reason)
         try:
             if run_ssh(port, key, "true", timeout=30).returncode == 0:
                 return time.monotonic() - start

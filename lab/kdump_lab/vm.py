@@ -135,10 +135,15 @@ def up(
     memory_mb: int = 2048,
     cpus: int = 2,
     ssh_timeout: float = 600,
+    boot_attempts: int = 3,
     keep_on_failure: bool = False,
     log=print,
 ) -> dict:
-    """Start VM `name` (or return the running one) and wait until SSH answers."""
+    """Start VM `name` (or return the running one) and wait until SSH answers.
+
+    A boot whose guest kernel reports a stall (see qemu.STALL_MARKERS) is killed
+    and restarted, up to `boot_attempts` boots in all.
+    """
     paths = vm_paths(state_dir, name)
     distro = get_distro(distro_name)
     if len(str(paths.qmp)) > UNIX_SOCKET_PATH_MAX:
@@ -165,27 +170,72 @@ def up(
             "key": str(key),
             "mac": qemu.mac_for(name),
         }
-        started = time.monotonic()
-        record["ssh_port"] = _launch(paths, record, state_dir)
-        record["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        for attempt in range(1, boot_attempts + 1):
+            seconds = _boot(
+                paths,
+                record,
+                state_dir=state_dir,
+                key=key,
+                ssh_timeout=ssh_timeout,
+                keep_on_failure=keep_on_failure,
+                may_retry=attempt < boot_attempts,
+                log=log,
+            )
+            if seconds is not None:
+                break
+            log(f"{name}: restarting QEMU (boot {attempt + 1} of {boot_attempts})")
+        record["boot_to_ssh_s"] = round(seconds, 1)
+        record["boot_attempts"] = attempt
         _write_record(paths, record)
-        paths.ssh_config.write_text(ssh_config_text(name, record["ssh_port"], key))
-
-    log(f"{name}: QEMU started (pid {running_pid(paths)}), waiting for SSH on 127.0.0.1:{record['ssh_port']}")
-    try:
-        wait_for_ssh(record["ssh_port"], key, ssh_timeout, still_running=lambda: running_pid(paths) is not None)
-    except (SshTimeout, KeyboardInterrupt) as exc:
-        if not keep_on_failure:
-            _stop_process(paths)
-        raise LabError(
-            f"{name}: {exc}.\nSerial console log: {paths.console}\n--- last console lines ---\n{console_tail(paths)}"
-        ) from exc
-    record["boot_to_ssh_s"] = round(time.monotonic() - started, 1)
-    _write_record(paths, record)
-    info = connection_info(paths, record)
-    paths.connection.write_text(json.dumps(info, indent=2) + "\n")
+        info = connection_info(paths, record)
+        paths.connection.write_text(json.dumps(info, indent=2) + "\n")
     log(f"{name}: SSH up after {record['boot_to_ssh_s']} s")
     return info
+
+
+def _boot(
+    paths: VmPaths,
+    record: dict,
+    *,
+    state_dir: Path,
+    key: Path,
+    ssh_timeout: float,
+    keep_on_failure: bool,
+    may_retry: bool,
+    log,
+) -> float | None:
+    """One boot: start QEMU, wait for SSH. Returns seconds to SSH, or None to retry after a stall."""
+    console_offset = qemu.file_size(paths.console)
+    started = time.monotonic()
+    record["ssh_port"] = _launch(paths, record, state_dir)
+    record["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    _write_record(paths, record)
+    paths.ssh_config.write_text(ssh_config_text(record["name"], record["ssh_port"], key))
+    log(f"{record['name']}: QEMU started (pid {running_pid(paths)}), waiting for SSH on 127.0.0.1:{record['ssh_port']}")
+
+    def boot_problem() -> str | None:
+        if running_pid(paths) is None:
+            return "the QEMU process exited before SSH came up"
+        stall = qemu.console_stall(paths.console, console_offset)
+        return f"the guest kernel stalled during boot ({stall})" if stall else None
+
+    try:
+        wait_for_ssh(record["ssh_port"], key, ssh_timeout, abort_reason=boot_problem)
+        return time.monotonic() - started
+    except SshTimeout as exc:
+        if may_retry and qemu.console_stall(paths.console, console_offset):
+            log(f"{record['name']}: {exc}")
+            _stop_process(paths)
+            return None
+        failure: BaseException = exc
+    except KeyboardInterrupt as exc:
+        failure = exc
+    if not keep_on_failure:
+        _stop_process(paths)
+    raise LabError(
+        f"{record['name']}: {failure}.\nSerial console log: {paths.console}\n"
+        f"--- last console lines ---\n{console_tail(paths)}"
+    ) from failure
 
 
 def _write_record(paths: VmPaths, record: dict) -> None:
