@@ -163,6 +163,14 @@ def _expand(name_text, env, line, problems):
     return ""
 
 
+def _backquoted(raw, index, line, problems):
+    """A `...` command substitution is kept as text, never run; returns (text, next index)."""
+    problems.append("line %d: command substitution `...` is not evaluated" % line)
+    end = raw.find("`", index + 1)
+    end = len(raw) - 1 if end < 0 else end
+    return raw[index : end + 1], end + 1
+
+
 def _dollar_value(raw, index, env, line, problems):
     """Expand the $ at raw[index]; return (text, next index)."""
     rest = raw[index + 1 :]
@@ -214,11 +222,8 @@ def _decode(raw, env, line, problems, assignment=False):
                     text, index = _dollar_value(raw, index, env, line, problems)
                     out.append(text)
                 elif char == "`":
-                    problems.append("line %d: command substitution `...` is not evaluated" % line)
-                    end = raw.find("`", index + 1)
-                    end = len(raw) - 1 if end < 0 else end
-                    out.append(raw[index : end + 1])
-                    index = end + 1
+                    text, index = _backquoted(raw, index, line, problems)
+                    out.append(text)
                 else:
                     out.append(char)
                     index += 1
@@ -232,11 +237,8 @@ def _decode(raw, env, line, problems, assignment=False):
             text, index = _dollar_value(raw, index, env, line, problems)
             out.append(text)
         elif char == "`":
-            problems.append("line %d: command substitution `...` is not evaluated" % line)
-            end = raw.find("`", index + 1)
-            end = len(raw) - 1 if end < 0 else end
-            out.append(raw[index : end + 1])
-            index = end + 1
+            text, index = _backquoted(raw, index, line, problems)
+            out.append(text)
         else:
             if char == "~" and assignment and (index == 0 or raw[index - 1] == ":"):
                 problems.append("line %d: sh expands ~ to $HOME here; write the full path" % line)
