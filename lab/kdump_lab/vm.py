@@ -330,6 +330,7 @@ def destroy(state_dir: Path, name: str, log=print) -> None:
     if paths.root.exists():
         shutil.rmtree(paths.root)
         log(f"{name}: destroyed")
+    (state_dir / f".{name}.lock").unlink(missing_ok=True)
 
 
 def reap(state_dir: Path, log=print) -> list[str]:
