@@ -107,7 +107,7 @@ def pick_free_port(exclude: set[int] | frozenset[int] = frozenset(), host: str =
 
     QEMU binds it a moment later; the caller retries on the rare race.
     """
-    for _ in range(50):
+    for _attempt in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind((host, 0))
             port = sock.getsockname()[1]

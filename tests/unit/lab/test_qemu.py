@@ -123,7 +123,7 @@ class FakeQmp(threading.Thread):
         self.received: list[dict] = []
 
     def run(self):
-        conn, _ = self.server.accept()
+        conn = self.server.accept()[0]
         with conn, conn.makefile("rw") as stream:
             stream.write(json.dumps({"QMP": {"version": {}, "capabilities": []}}) + "\n")
             stream.flush()
