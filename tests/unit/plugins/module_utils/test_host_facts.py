@@ -8,7 +8,7 @@ from conftest import FIXTURES_DIR, load_fixture
 
 CONTROLLER = "debian12-firecracker"
 LOONGARCH = "loongarch-lkml-20231229"
-LAB_KDUMP = FIXTURES_DIR / "proc" / "debian12-kdump"
+LAB_KDUMP = FIXTURES_DIR / "lab" / "debian12" / "host_facts"  # recorded on a lab VM, see its SOURCE.md
 
 # --- os-release ---------------------------------------------------------------
 
@@ -292,14 +292,11 @@ def test_find_dumps_limit_keeps_the_newest_and_counts_all():
     assert hf.find_dumps([], limit=2) == {"count": 0, "items": [], "newest": None}
 
 
-# --- the lab's Debian VM with kdump active (files appear when the lab records them) ---
+# --- the lab's Debian 12 VM with kdump active (recorded files, see their SOURCE.md) ---
 
 
 def _lab(name):
-    path = LAB_KDUMP / name
-    if not path.is_file():
-        pytest.skip(f"not recorded yet: fixtures/proc/debian12-kdump/{name} (see its SOURCE.md)")
-    return path.read_text(encoding="utf-8")
+    return (LAB_KDUMP / name).read_text(encoding="utf-8")
 
 
 def test_lab_vm_crash_kernel_region_matches_kexec_crash_size():
