@@ -15,7 +15,7 @@ SANITY_ROOT := $(CURDIR)/.tmp/sanity/ansible_collections/kdump/fleet
 SCENARIO    ?= debian12
 SCENARIOS   ?= debian12 debian13
 APT_PACKAGES := qemu-system-x86 qemu-utils debootstrap debian-archive-keyring fdisk e2fsprogs \
-                openssh-client git makedumpfile chromium
+                openssh-client git makedumpfile chromium shellcheck
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
@@ -67,7 +67,7 @@ $(SANITY_GET_PIP): .ci/get_pip_bootstrap.py
 browser: setup system-deps ## The HTML audit report rendered in headless chromium
 	KDUMP_FLEET_REQUIRE_BROWSER=1 pytest tests/browser
 
-sanity: setup $(SANITY_GET_PIP) ## ansible-test sanity on the pinned ansible-core
+sanity: setup system-deps $(SANITY_GET_PIP) ## ansible-test sanity on the pinned ansible-core
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	# Copy exactly what git would ship (tracked + new, minus .gitignore'd files).
 	git ls-files -z -co --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null \
