@@ -55,7 +55,7 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 	antsibull-changelog lint
 
 units: setup ## Unit tests of module_utils, modules and plugins
-	pytest tests/unit
+	pytest tests/unit bench/tests
 
 # pip version ansible-test 2.19 bootstraps in its venvs; see .ci/get_pip_bootstrap.py.
 SANITY_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
