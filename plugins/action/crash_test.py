@@ -17,6 +17,8 @@ display = Display()
 
 KDUMP_INFO_MODULE = "kdump.fleet.kdump_info"
 CONTROLLER_BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
+# During the wait only: an SSH session to a dead kernel fails after 5 s x 3 unanswered keepalives.
+SSH_KEEPALIVE_ARGS = "-o ServerAliveInterval=5 -o ServerAliveCountMax=3"
 
 ARGUMENT_SPEC = {
     "confirm": {"type": "bool", "default": False},
@@ -187,25 +189,51 @@ class ActionModule(ActionBase):
         try:
             self._connection.reset()
         except Exception as err:
-            display.debug("crash_test: connection reset failed: %s" % to_text(err))
+            display.vvv("crash_test: connection reset failed (expected while the host is down): %s" % to_text(err))
 
-    def _connection_timeout_option(self):
-        for name in ("connection_timeout", "timeout"):
+    def _connection_option(self, names):
+        """The first of ``names`` this connection plugin has, and its value; (None, None) when it has none."""
+        for name in names:
             try:
                 return name, self._connection.get_option(name)
-            except (KeyError, AnsibleError):
+            except (KeyError, AnsibleError, AttributeError):
                 continue
         return None, None
 
-    def _set_connection_timeout(self, name, value):
-        if name is None or value is None:
-            return
-        try:
-            self._connection.set_option(name, value)
-        except (KeyError, AnsibleError, AttributeError):
-            display.warning("crash_test: this connection plugin does not let connect_timeout be set")
-            return
+    def _wait_settings(self, connect_timeout):
+        """Connection options for the wait on the reboot, as ``[(name, value)]``.
+
+        The connect timeout bounds a probe to a host that is down. SSH keepalives
+        bound a probe whose session is open while the kernel dies: without them it
+        waits until TCP gives up, about 15 minutes, far past reboot_timeout.
+        """
+        settings = []
+        if connect_timeout is not None:
+            name, _value = self._connection_option(("connection_timeout", "timeout"))
+            if name is None:
+                display.warning("crash_test: this connection plugin does not let connect_timeout be set")
+            else:
+                settings.append((name, connect_timeout))
+        if self._connection.transport == "ssh":
+            name, extra = self._connection_option(("ssh_extra_args",))
+            if name is not None:
+                settings.append((name, ("%s %s" % (extra or "", SSH_KEEPALIVE_ARGS)).strip()))
+        return settings
+
+    def _apply_connection_options(self, settings):
+        """Set the options, start a fresh connection with them, and return what to set back afterwards."""
+        previous = []
+        for name, value in settings:
+            _name, old = self._connection_option((name,))
+            try:
+                self._connection.set_option(name, value)
+            except (KeyError, AnsibleError, AttributeError) as err:
+                display.warning("crash_test: could not set the connection option %s: %s" % (name, to_text(err)))
+                continue
+            previous.append((name, old))
+        # Always: the session that carried the trigger must not be reused once the kernel is gone.
         self._reset_connection()
+        return previous
 
     # ------------------------------------------------------- crash and verify
 
@@ -246,8 +274,7 @@ class ActionModule(ActionBase):
         state["trigger_via"] = via
         trigger_at = state["trigger_at"] = sent_at + delay
 
-        name, original_timeout = self._connection_timeout_option()
-        self._set_connection_timeout(name, args["connect_timeout"])
+        restore = self._apply_connection_options(self._wait_settings(args["connect_timeout"]))
         watch = evidence.BootWatch(boot_id, args["stable_checks"])
         try:
             up_at = self._wait_until_stable(watch, trigger_at + args["reboot_timeout"], args["stable_interval"])
@@ -258,9 +285,7 @@ class ActionModule(ActionBase):
             crashed = watch.went_down or bool(watch.new_boot_ids)
             return self._failed(state, msg, reachable=not watch.went_down, crashed=crashed)
         finally:
-            if args["connect_timeout"] is not None:
-                self._set_connection_timeout(name, original_timeout)
-        self._reset_connection()
+            self._apply_connection_options(restore)
         state["boot_id_after"] = watch.candidate
         state["trigger_to_up_s"] = round(max(0.0, up_at - trigger_at), 1)
 
@@ -317,7 +342,7 @@ class ActionModule(ActionBase):
         """The host's boot id, or None while it does not answer."""
         try:
             res = self._low_level_execute_command(evidence.BOOT_PROBE_COMMAND, sudoable=False)
-        except Exception as err:  # any failure while the host reboots means "not yet"
+        except (AnsibleError, OSError) as err:  # a connection that fails while the host reboots means "not yet"
             display.vvv("crash_test: host not answering yet: %s" % to_text(err))
             self._reset_connection()
             return None
@@ -337,14 +362,17 @@ class ActionModule(ActionBase):
 
     def _no_new_dump(self, state, locator, before, after):
         """Fail with what the capture boot logged, so the reason is in the result."""
-        logs = []
-        commands = [evidence.CAPTURE_JOURNAL_COMMAND]
+        # The capture boot's journal is on the crashed host; side files lie next to the dumps.
+        reads = [(self._run_on_host, evidence.CAPTURE_JOURNAL_COMMAND)]
         if locator.dump_dir:
             host_now = state["trigger_epoch"] + (self._now() - state["trigger_at"])
-            commands.append(evidence.capture_side_files_command(locator.dump_dir, state["trigger_epoch"], host_now))
-        for command in commands:
+            reads.append(
+                (locator.run, evidence.capture_side_files_command(locator.dump_dir, state["trigger_epoch"], host_now))
+            )
+        logs = []
+        for run, command in reads:
             try:
-                res = locator.run(command)
+                res = run(command)
             except AnsibleConnectionFailure as err:
                 logs.append("(could not read the capture logs: %s)" % to_text(err))
                 continue

@@ -132,7 +132,10 @@ class BootWatch(object):
 
 def timeout_message(watch, timeout_s, console_log_hint=None):
     """Explain a wait that ran out: never went down, never came back, or never stayed up."""
-    hint = " Console log: %s." % console_log_hint if console_log_hint else ""
+    if console_log_hint:
+        hint = " Console log: %s." % console_log_hint
+    else:
+        hint = " The host's console (serial, BMC or hypervisor) shows where it stopped (console_log_hint can name it)."
     if watch.new_boot_ids:
         return (
             "the host came back (boot ids seen: %s) but did not stay up for %d checks in a row within %d s; "
@@ -169,7 +172,24 @@ def parse_boot_probe(stdout):
 BOOT_PROBE_COMMAND = "cat /proc/sys/kernel/random/boot_id; date +%s"
 
 
-def trigger_command(delay_s):
+SYNC_TIMEOUT_S = 120
+SYNC_FAILED_RC = 4
+
+
+def sync_command(timeout_s=SYNC_TIMEOUT_S):
+    """Flush file systems before the crash, but never wait forever for it.
+
+    A hung NFS or iSCSI mount can block ``sync`` for good; then the host is not
+    crashed (its unwritten data would be lost) and the trigger fails with rc 4.
+    """
+    return (
+        "timeout -k 5 %(t)d sync || "
+        "{ echo 'kdump-fleet: sync did not finish within %(t)d s (a hung network or storage mount?); "
+        "the host was not crashed' >&2; exit %(rc)d; }"
+    ) % {"t": int(timeout_s), "rc": SYNC_FAILED_RC}
+
+
+def trigger_command(delay_s, sync_timeout_s=SYNC_TIMEOUT_S):
     """The shell that syncs, enables sysrq if it is off, and schedules the crash ``delay_s`` seconds later.
 
     The crash runs detached, so this command returns before the kernel dies.
@@ -178,11 +198,12 @@ def trigger_command(delay_s):
     """
     delay = int(delay_s)
     crash = "echo c > /proc/sysrq-trigger"
-    return (
+    must_be_root = (
         "[ -w /proc/sysrq-trigger ] || "
         "{ echo 'kdump-fleet: /proc/sysrq-trigger is not writable: run the crash test as root (become: true)' >&2; "
-        "exit 3; }; "
-        "sync; "
+        "exit 3; }"
+    )
+    schedule = (
         '[ "$(cat /proc/sys/kernel/sysrq)" != 0 ] || echo 1 > /proc/sys/kernel/sysrq; '
         'echo "%(epoch)s$(date +%%s)"; '
         "if command -v systemd-run >/dev/null 2>&1 && "
@@ -197,6 +218,7 @@ def trigger_command(delay_s):
         "crash": shlex.quote(crash),
         "detached": shlex.quote("sleep %d; %s" % (delay, crash)),
     }
+    return "; ".join((must_be_root, sync_command(sync_timeout_s), schedule))
 
 
 def parse_trigger_output(stdout):

@@ -14,19 +14,24 @@ description:
     boot id (the control node, or a container on it), runs M(kdump.fleet.kdump_info) and refuses a host whose
     capture kernel is not loaded, that reserves no crash kernel memory, or that has no usable dump target,
     naming each failed check.
-  - Then it records the boot id and the dumps already present, syncs the file systems, enables sysrq if it
+  - Then it records the boot id and the dumps already present, syncs the file systems (giving up, without
+    crashing, when C(sync) has not finished after 120 seconds, as on a hung network mount), enables sysrq if it
     is off, and schedules C(echo c > /proc/sysrq-trigger) detached (through C(systemd-run), else C(nohup)),
     so the command returns before the kernel dies. A dropped connection at that moment is expected.
   - It waits, with exponential backoff and jitter, for a new boot id, then for the host to stay up (the same
     new boot id on O(stable_checks) checks O(stable_interval) seconds apart), all within O(reboot_timeout).
+    The session that carried the trigger is dropped first; over the C(ssh) connection each check also sends
+    keepalives (C(ServerAliveInterval=5), C(ServerAliveCountMax=3)), so a check caught by the crash fails after
+    about 15 seconds instead of waiting for TCP to give up.
   - It finds the dump that appeared since the trigger, checks that C(makedumpfile --dump-dmesg) can read it
     (after C(makedumpfile -R) for a flattened dump) and that the extracted kernel log shows the sysrq panic,
     and reports the dump's path, size, share of RAM and the timings.
   - It writes the evidence record C(/var/lib/kdump-fleet/last-crash-test.json) (directory 0700, file 0600) on
     the host, on success and on failure whenever the host is reachable; M(kdump.fleet.kdump_info) and the audit
     read it.
-  - Every failure ends with a message saying what happened; the task never waits longer than O(reboot_timeout)
-    for the host plus O(validate_timeout) for the dump check.
+  - Every failure ends with a message saying what happened. The wait for the host ends at O(reboot_timeout)
+    (one check may still be under way then: at most the connect timeout plus the keepalives); each
+    C(makedumpfile) call of the dump check is bounded by O(validate_timeout) (two calls for a flattened dump).
 version_added: 0.1.0
 author:
   - kdump.fleet maintainers (@kdump-fleet)
@@ -46,7 +51,7 @@ options:
   connect_timeout:
     description:
       - Connection timeout in seconds for each check while the host is down. The connection plugin's own
-        setting when unset; restored afterwards.
+        setting (C(timeout), 10 seconds by default) when unset; restored afterwards.
     type: int
   stable_checks:
     description:

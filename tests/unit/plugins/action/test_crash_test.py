@@ -355,13 +355,74 @@ def test_a_capture_boot_that_reboots_again_is_waited_out(action, host):
     assert result["boot_id_after"] == NEW_BOOT
 
 
+def connection_options(action, options):
+    """Give the mocked connection these options; get_option raises KeyError for the others."""
+
+    def get_option(name):
+        return options[name]
+
+    def set_option(name, value):
+        options[name] = value
+
+    action._connection.get_option.side_effect = get_option
+    action._connection.set_option.side_effect = set_option
+    return options
+
+
 @pytest.mark.parametrize("task_args", [{"confirm": True, "connect_timeout": 5}], indirect=True)
-def test_connect_timeout_is_set_for_the_wait_and_restored(action, host):
-    action._connection.get_option.return_value = 10
+def test_connect_timeout_and_keepalives_are_set_for_the_wait_and_restored(action, host):
+    options = connection_options(action, {"timeout": 10, "ssh_extra_args": "-o Foo=bar"})
     result = run(action)
     assert "failed" not in result, result["msg"]
     calls = [c.args for c in action._connection.set_option.call_args_list]
-    assert calls == [("connection_timeout", 5), ("connection_timeout", 10)]
+    assert calls == [
+        ("timeout", 5),
+        ("ssh_extra_args", "-o Foo=bar -o ServerAliveInterval=5 -o ServerAliveCountMax=3"),
+        ("timeout", 10),
+        ("ssh_extra_args", "-o Foo=bar"),
+    ]
+    assert options == {"timeout": 10, "ssh_extra_args": "-o Foo=bar"}
+
+
+def test_the_trigger_session_is_dropped_before_the_first_probe(action, host):
+    connection_options(action, {"timeout": 10, "ssh_extra_args": None})
+    order = []
+    action._connection.reset.side_effect = lambda: order.append("reset")
+    execute = host.execute
+
+    def recording_execute(cmd, **kwargs):
+        kind = "probe" if cmd == ev.BOOT_PROBE_COMMAND else "other"
+        order.append("trigger" if "/proc/sysrq-trigger" in cmd else kind)
+        return execute(cmd, **kwargs)
+
+    action._low_level_execute_command = recording_execute
+    result = run(action)
+    assert "failed" not in result, result["msg"]
+    after_trigger = order[order.index("trigger") + 1 :]
+    # No probe rides on the SSH session that was open when the kernel died.
+    assert after_trigger[0] == "reset"
+    assert [c.args for c in action._connection.set_option.call_args_list][-1] == ("ssh_extra_args", None)
+
+
+@pytest.mark.parametrize("task_args", [{"confirm": True, "connect_timeout": 5}], indirect=True)
+def test_a_connection_without_a_timeout_option_is_warned_about(action, host, mocker):
+    connection_options(action, {})
+    warning = mocker.patch("ansible_collections.kdump.fleet.plugins.action.crash_test.display.warning")
+    result = run(action)
+    assert "failed" not in result, result["msg"]
+    assert "connect_timeout" in warning.call_args.args[0]
+    assert not action._connection.set_option.called
+
+
+def test_a_probe_that_fails_for_another_reason_is_not_taken_for_a_reboot(action, host):
+    def broken(cmd, **_kwargs):
+        if cmd == ev.BOOT_PROBE_COMMAND and host.crash_at is not None:
+            raise TypeError("a bug, not a host that is down")
+        return host.execute(cmd)
+
+    action._low_level_execute_command = broken
+    with pytest.raises(TypeError):
+        run(action)
 
 
 @pytest.mark.parametrize(

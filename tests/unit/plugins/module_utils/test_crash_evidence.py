@@ -179,10 +179,41 @@ def test_host_commands_are_valid_posix_shell(command):
 def test_trigger_command_is_detached_and_checks_for_root():
     command = ev.trigger_command(5)
     assert command.startswith("[ -w /proc/sysrq-trigger ] ||")
-    assert "sync;" in command
+    assert ev.sync_command() in command
+    assert command.index("sync") < command.index("echo 1 > /proc/sys/kernel/sysrq")
     assert "echo 1 > /proc/sys/kernel/sysrq" in command
     assert "systemd-run --quiet --on-active=5 /bin/sh -c 'echo c > /proc/sysrq-trigger'" in command
     assert "nohup /bin/sh -c 'sleep 5; echo c > /proc/sysrq-trigger' </dev/null >/dev/null 2>&1 &" in command
+
+
+def _fake_sync(tmp_path, body):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "sync"
+    fake.write_text("#!/bin/sh\n" + body + "\n")
+    fake.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+def test_a_sync_that_hangs_stops_the_trigger_with_rc_4(tmp_path):
+    env = _fake_sync(tmp_path, "sleep 30")
+    res = subprocess.run(
+        ["sh", "-c", ev.sync_command(1) + "; echo crashed"], env=env, capture_output=True, text=True, check=False
+    )
+    # rc 4, not 0: timeout(1) stopped the sync that would have slept 30 s
+    assert res.returncode == ev.SYNC_FAILED_RC
+    assert "crashed" not in res.stdout
+    assert "sync did not finish within 1 s" in res.stderr
+    assert "the host was not crashed" in res.stderr
+
+
+def test_a_sync_that_finishes_lets_the_trigger_go_on(tmp_path):
+    env = _fake_sync(tmp_path, "exit 0")
+    res = subprocess.run(
+        ["sh", "-c", ev.sync_command(5) + "; echo crashed"], env=env, capture_output=True, text=True, check=False
+    )
+    assert res.returncode == 0
+    assert res.stdout == "crashed\n"
 
 
 def test_parse_trigger_output():
