@@ -446,6 +446,9 @@ def _check_not_masked(info, settings, now):
             '%s is masked, as the hardening rule %s ("disable kdump unless needed") does' % (name, HARDENING_RULE),
             facts,
         )
+    if service.get("exists") is False:
+        # Nothing to mask; a service that is missing altogether is KDUMP-001/KDUMP-002's finding.
+        return Outcome(NOT_APPLICABLE, "%s does not exist (see KDUMP-002)" % name, facts)
     if masked is None and state is None:
         return Outcome(UNKNOWN, "kdump_info did not report whether %s is masked" % name, facts)
     return Outcome(PASS, "%s is not masked" % name, facts)

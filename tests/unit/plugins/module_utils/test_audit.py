@@ -397,6 +397,13 @@ CASES = [
         "hardening rule service_kdump_disabled",
     ),
     ("KDUMP-013", setter("service", "unit_file_state", "masked-runtime"), FAIL, "is masked"),
+    ("KDUMP-013", setter("service", "exists", False), NOT_APPLICABLE, "does not exist (see KDUMP-002)"),
+    (
+        "KDUMP-013",
+        both(setter("service", "exists", False), setter("service", "masked", True)),
+        FAIL,
+        "hardening rule service_kdump_disabled",
+    ),
     (
         "KDUMP-013",
         both(setter("service", "masked", None), setter("service", "unit_file_state", None)),
@@ -560,7 +567,7 @@ def test_recorded_dev_machine_is_not_ready_for_the_right_reasons():
         "KDUMP-010": NOT_APPLICABLE,
         "KDUMP-011": PASS,  # 76.8 GiB free for an unfiltered 24 GiB estimate
         "KDUMP-012": UNKNOWN,  # /proc/sys/kernel/kexec_load_disabled absent
-        "KDUMP-013": PASS,
+        "KDUMP-013": NOT_APPLICABLE,  # no unit to mask
         "KDUMP-014": FAIL,
         "KDUMP-015": PASS,
     }
