@@ -406,7 +406,13 @@ class CrashkernelTask:
             default = self.run(
                 [kdumpctl, "get-default-crashkernel"], "kdumpctl get-default-crashkernel (EL9 and later)"
             )
-            wanted = parse(default.strip())
+            try:
+                wanted = parse(default.strip())
+            except CrashkernelError as exc:
+                raise CrashkernelModuleError(
+                    "kdumpctl get-default-crashkernel printed {0!r}, which is not a crashkernel value ({1}); "
+                    "set value to a size instead of 'default'".format(default.strip(), exc)
+                ) from exc
         want = wanted.render() if wanted is not None else None
         entries = self.grubby_entries(grubby)
         changed = any(_canonical(entry.crashkernel) != want for entry in entries)
@@ -463,6 +469,12 @@ class CrashkernelTask:
         self.module.atomic_move(tmp, path)
         return backup
 
+    def restore_dropin(self, path, old_text):
+        if old_text is None:
+            os.unlink(path)
+        else:
+            self.write_dropin(path, old_text, None)
+
     def apply_dropin(self, wanted):
         path = self.params["dropin_path"]
         want = wanted.render() if wanted is not None else None
@@ -472,15 +484,25 @@ class CrashkernelTask:
         changed = old_text != new_text
         result = {"changed": changed, "before": before, "regenerated": False, "dropin_path": path}
         if changed and not self.check_mode:
-            backup = self.write_dropin(path, new_text, old_text)
-            if backup:
-                result["backup_file"] = backup
             argv = regenerate_argv(self.module.get_bin_path, os.path.exists)
             if argv is None:
                 raise CrashkernelModuleError(
-                    "wrote {0} but found neither update-grub nor grub-mkconfig to regenerate grub.cfg".format(path)
+                    "found neither update-grub nor grub-mkconfig to regenerate grub.cfg; {0} was not written".format(
+                        path
+                    )
                 )
-            self.run(argv, " ".join(argv))
+            backup = self.write_dropin(path, new_text, old_text)
+            if backup:
+                result["backup_file"] = backup
+            try:
+                self.run(argv, " ".join(argv))
+            except CrashkernelModuleError as exc:
+                # Put the drop-in back: left in place, the next run would see no change and
+                # never regenerate grub.cfg, so the boot config would stay without the new value.
+                self.restore_dropin(path, old_text)
+                raise CrashkernelModuleError(
+                    "{0}; {1} was put back as it was, so the next run tries again".format(exc, path), **exc.details
+                ) from exc
             result["regenerated"] = True
         result["after"] = want if (changed and self.check_mode) else self.effective()
         if result["after"] != want:

@@ -291,6 +291,45 @@ def test_regeneration_failure_is_reported(host, run_module):
     assert result["failed"] is True
     assert result["rc"] == 1
     assert "syntax error" in result["msg"]
+    assert "was put back as it was, so the next run tries again" in result["msg"]
+
+
+@pytest.mark.parametrize("earlier", [None, "512M"], ids=["no-dropin-before", "our-dropin-before"])
+def test_a_failed_regeneration_is_retried_by_the_next_run(host, run_module, earlier):
+    host.debian()
+    if earlier:
+        assert run(run_module, {"value": earlier})["changed"] is True
+    before = host.dropin.read_text() if earlier else None
+    host.fail["update-grub"] = (1, "", "/usr/sbin/grub-mkconfig: 1: syntax error")
+    assert run(run_module, {"value": "256M"})["failed"] is True
+    # The drop-in is as it was, so the failed change is still pending ...
+    assert (host.dropin.read_text() if host.dropin.exists() else None) == before
+    del host.fail["update-grub"]
+    calls = len(host.argvs("update-grub"))
+    # ... and the next run makes it and regenerates grub.cfg.
+    result = run(run_module, {"value": "256M"})
+    assert result["changed"] is True
+    assert result["regenerated"] is True
+    assert len(host.argvs("update-grub")) == calls + 1
+    assert result["after"] == "256M"
+
+
+def test_no_regeneration_tool_fails_before_the_dropin_is_written(host, run_module):
+    host.debian()
+    host.bins = {}
+    result = run(run_module, {"value": "256M", "backend": "grub_dropin"})
+    assert result["failed"] is True
+    assert "found neither update-grub nor grub-mkconfig" in result["msg"]
+    assert not host.dropin.exists()
+
+
+def test_an_unparsable_distro_default_is_blamed_on_kdumpctl(host, run_module):
+    host.el9(kdumpctl_default="\n")
+    result = run(run_module, {"value": "default"})
+    assert result["failed"] is True
+    assert result["msg"].startswith("kdumpctl get-default-crashkernel printed ''")
+    assert not result["msg"].startswith("invalid value")
+    assert host.argvs("grubby") == []
 
 
 # -- validation happens before anything runs -----------------------------------------
