@@ -509,10 +509,15 @@ def _check_dump_permissions(info, settings, now):
     exposed = [item for item in items if isinstance(item, dict) and _readable_by_others(item)]
     undecided = [item for item in items if isinstance(item, dict) and _readable_by_others(item) is None]
     facts["exposed"] = [{"path": i.get("path"), "mode": i.get("mode"), "dir_mode": i.get("dir_mode")} for i in exposed]
-    if exposed:
+    # kdump_info lists the newest dumps only (list_dumps_limit) but counts exposed ones among all of them.
+    counted = dumps.get("world_readable_count")
+    exposed_total = max(len(exposed), counted if _is_number(counted) else 0)
+    if exposed_total:
         shown = ", ".join("%s (mode %s)" % (i.get("path"), i.get("mode")) for i in exposed[:3])
-        more = " and %d more" % (len(exposed) - 3) if len(exposed) > 3 else ""
-        return Outcome(FAIL, "%d dump file(s) readable by other users: %s%s" % (len(exposed), shown, more), facts)
+        more = exposed_total - min(len(exposed), 3)
+        if more:
+            shown += "%s%d more (older ones, beyond the listed dumps, included)" % (" and " if shown else "", more)
+        return Outcome(FAIL, "%d dump file(s) readable by other users: %s" % (exposed_total, shown), facts)
     if undecided:
         return Outcome(UNKNOWN, "kdump_info did not report the mode of %d dump file(s)" % len(undecided), facts)
     if not items:

@@ -309,7 +309,9 @@ def find_dumps(listing, limit=None):
     KDUMP_COMPRESSION, or ``vmcore.<stamp>`` for its copy fallback); kdump-utils writes ``<ip>-<date>/vmcore``
     (``vmcore.flat`` for flattened dumps). Partial files (``*-incomplete``) and kernel
     logs are not dumps. ``world_readable`` means others can read the file: it has o+r
-    and its directory o+x. Returns {count, items (at most ``limit``), newest}.
+    and its directory o+x. Returns {count, items (at most ``limit``), newest,
+    world_readable_count}; ``newest`` and ``world_readable_count`` look at every dump,
+    also those beyond ``limit``.
     """
     items = []
     for entry in listing:
@@ -328,10 +330,13 @@ def find_dumps(listing, limit=None):
             }
         )
     items.sort(key=lambda item: (item["mtime"], item["path"]), reverse=True)
-    count = len(items)
-    if limit is not None:
-        items = items[:limit]
-    return {"count": count, "items": items, "newest": items[0] if items else None}
+    summary = {
+        "count": len(items),
+        "newest": items[0] if items else None,
+        "world_readable_count": sum(1 for item in items if item["world_readable"]),
+    }
+    summary["items"] = items[:limit] if limit is not None else items
+    return summary
 
 
 # kdump-config names a dump dump.<stamp>[.bz2|.gz|.lz4|.xz] (KDUMP_COMPRESSION), or

@@ -115,7 +115,7 @@ kdump:
       errors: []
     initrd: {path: /var/lib/kdump/initrd.img-6.1.0-28-amd64, exists: true, mtime: 1732280100.0, stale: false}
     storage: {path: /var/crash, exists: true, free_bytes: 2147483648, total_bytes: 4227858432}
-    dumps: {path: /var/crash, count: 0, items: [], newest: null}
+    dumps: {path: /var/crash, count: 0, items: [], newest: null, world_readable_count: 0}
     memory: {total_bytes: 2062053376, system_ram_bytes: 2147024896}
     crash_test: null
     errors: []
@@ -191,10 +191,13 @@ kdump:
       type: dict
       sample: {path: /var/crash, exists: true, free_bytes: 2147483648, total_bytes: 4227858432}
     dumps:
-      description: Saved vmcores under the dump path, newest first, with size, mtime, modes and C(world_readable).
+      description:
+        - Saved vmcores under the dump path, newest first, with size, mtime, modes and C(world_readable).
+        - C(items) holds at most O(list_dumps_limit) of them; C(count), C(newest) and C(world_readable_count)
+          (dumps other users can read) cover all of them.
       returned: always
       type: dict
-      sample: {path: /var/crash, count: 1, newest: null,
+      sample: {path: /var/crash, count: 1, newest: null, world_readable_count: 0,
                items: [{path: /var/crash/202611221330/dump.202611221330, mtime: 1795008600.0, size: 28700000,
                         mode: "0600", dir_mode: "0700", world_readable: false}]}
     memory:
@@ -618,8 +621,7 @@ def _dumps(host, dump_path, limit):
                     "dir_mode": dir_mode,
                 }
             )
-    found = find_dumps(listing, limit)
-    return {"path": dump_path, "count": found["count"], "items": found["items"], "newest": found["newest"]}
+    return dict(find_dumps(listing, limit), path=dump_path)
 
 
 def _evidence(host, evidence_path):

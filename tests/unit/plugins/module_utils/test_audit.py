@@ -433,6 +433,15 @@ CASES = [
     ("KDUMP-015", as_dumps({"path": "/var/crash/1/dump.1", "mode": "0604"}), FAIL, "mode 0604"),
     ("KDUMP-015", as_dumps({"path": "/var/crash/1/dump.1"}), UNKNOWN, "mode of 1 dump file"),
     ("KDUMP-015", as_dumps(), PASS, "no dumps under /var/crash"),
+    (
+        "KDUMP-015",
+        both(
+            as_dumps({"path": "/var/crash/9/dump.9", "mode": "0600", "dir_mode": "0700", "world_readable": False}),
+            setter("dumps", "world_readable_count", 2),
+        ),
+        FAIL,
+        "2 dump file(s) readable by other users: 2 more (older ones, beyond the listed dumps, included)",
+    ),
     ("KDUMP-015", setter("dumps", None), UNKNOWN, "existing dumps"),
     (
         "KDUMP-015",

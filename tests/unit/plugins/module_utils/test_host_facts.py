@@ -289,7 +289,17 @@ def test_find_dumps_limit_keeps_the_newest_and_counts_all():
     found = hf.find_dumps(listing, limit=2)
     assert found["count"] == 5
     assert [item["mtime"] for item in found["items"]] == [4.0, 3.0]
-    assert hf.find_dumps([], limit=2) == {"count": 0, "items": [], "newest": None}
+    assert found["newest"]["mtime"] == 4.0
+    assert hf.find_dumps([], limit=2) == {"count": 0, "items": [], "newest": None, "world_readable_count": 0}
+
+
+def test_find_dumps_counts_exposed_dumps_beyond_the_limit():
+    listing = [_entry(f"2026112213{minute:02d}", f"dump.2026112213{minute:02d}", float(minute)) for minute in range(3)]
+    listing[0]["mode"] = 0o100644  # the oldest, cut off by the limit
+    listing[0]["dir_mode"] = 0o40755
+    found = hf.find_dumps(listing, limit=1)
+    assert [item["world_readable"] for item in found["items"]] == [False]
+    assert found["world_readable_count"] == 1
 
 
 # --- the lab's Debian 12 VM with kdump active (recorded files, see their SOURCE.md) ---

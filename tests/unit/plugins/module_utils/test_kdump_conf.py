@@ -104,6 +104,7 @@ def test_normalize_keeps_explicit_failure_action_over_default():
         ("debug_mem_level 0", "rd.memdebug"),
         ("blacklist gfs2", "rd.driver.blacklist"),
         ("override_resettable 1", "never honoured"),
+        ("nfs4 my.server.com:/export/tmp", "the NFS version is negotiated"),
     ],
 )
 def test_removed_directives_name_the_replacement(line, fix):
@@ -196,3 +197,19 @@ def test_render_refuses_bad_directive_name():
 
 def test_render_empty():
     assert render(KdumpConf()) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("nfs dumps.example.com\n", "nfs target 'dumps.example.com' must be written as server:/export"),
+        ("default reboot_twice\n", "default"),
+        ("auto_reset_crashkernel maybe\n", "auto_reset_crashkernel"),
+        ("final_action shell\n", "final_action"),
+        ("path var/crash\n", "path 'var/crash' must be an absolute path"),
+    ],
+    ids=["nfs-without-export", "default-value", "auto-reset-value", "final-action-value", "relative-path"],
+)
+def test_bad_values_are_rejected_naming_the_directive(text, error):
+    errors = validate(parse(text))
+    assert any(error in message for message in errors), errors

@@ -225,3 +225,23 @@ def test_validate_cross_checks():
 
 def test_validate_accepts_empty_optional_values():
     assert validate({"USE_KDUMP": "0", "KDUMP_NUM_DUMPS": "", "KDUMP_DUMP_DMESG": "", "KDUMP_COMPRESSION": ""}) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("NFS", "dumps.example.com", "NFS='dumps.example.com' must be server:/export"),
+        ("NFS", "dumps.example.com:export", "must be server:/export"),
+        ("KDUMP_KERNEL", "vmlinuz", "KDUMP_KERNEL='vmlinuz'"),
+        ("KDUMP_INITRD", "initrd.img", "KDUMP_INITRD='initrd.img'"),
+        ("SSH_KEY", "id_rsa", "SSH_KEY='id_rsa'"),
+        ("FTP_PORT", "0", "FTP_PORT='0' must be a whole number of 1 or more"),
+        ("NFS_RETRANS", "-2", "NFS_RETRANS='-2' must be a whole number of 1 or more"),
+    ],
+)
+def test_bad_single_values_are_rejected_naming_the_variable(name, value, error):
+    values = {"USE_KDUMP": "1", name: value}
+    if name == "SSH_KEY":
+        values["SSH"] = "kdump@dumps.example.com"
+    errors = validate(values)
+    assert any(error in message for message in errors), errors

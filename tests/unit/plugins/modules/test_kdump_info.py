@@ -226,7 +226,11 @@ def test_check_mode_returns_the_same_facts(debian_root):
 def test_options_dump_path_and_list_dumps_limit(debian_root):
     _write(debian_root, "/srv/crash/202611221500/dump.202611221500", "z", mtime=1_700_000_500)
     kdump = _run({"dump_path": "/srv/crash", "list_dumps_limit": 0}, _debian_responses(debian_root))[0]["kdump"]
-    assert kdump["dumps"] == {"path": "/srv/crash", "count": 1, "items": [], "newest": None}
+    dumps = kdump["dumps"]
+    assert (dumps["path"], dumps["count"], dumps["items"]) == ("/srv/crash", 1, [])
+    # newest and the exposure count look past the limit
+    assert dumps["newest"]["path"] == "/srv/crash/202611221500/dump.202611221500"
+    assert dumps["world_readable_count"] == (1 if dumps["newest"]["world_readable"] else 0)
     assert kdump["storage"]["path"] == "/srv/crash"
 
     kdump = _run({"list_dumps_limit": 1}, _debian_responses(debian_root))[0]["kdump"]
@@ -307,7 +311,7 @@ def test_controller_like_host_without_systemd_kexec_or_grub(tmp_path, monkeypatc
     assert kdump["sysctl"] == {"kexec_load_disabled": None, "sysrq": None, "panic_on_oops": 0}
     assert kdump["config"]["exists"] is False
     assert kdump["initrd"]["exists"] is False and kdump["initrd"]["stale"] is None
-    assert kdump["dumps"] == {"path": "/var/crash", "count": 0, "items": [], "newest": None}
+    assert kdump["dumps"] == {"path": "/var/crash", "count": 0, "items": [], "newest": None, "world_readable_count": 0}
     assert kdump["storage"]["exists"] is False and kdump["storage"]["total_bytes"] > 0
     assert kdump["crash_test"] is None
     errors = "\n".join(kdump["errors"])
