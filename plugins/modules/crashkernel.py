@@ -76,6 +76,7 @@ options:
         V(DEFAULT), or a kernel path such as C(/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64).
       - With V(ALL) the module only reports no change when every entry already has exactly
         the wanted value.
+      - The V(grub_dropin) backend changes every GRUB entry and only accepts V(ALL).
     type: str
     default: ALL
   dropin_path:
@@ -84,6 +85,7 @@ options:
         sort after every other file in C(/etc/default/grub.d) so that it wins.
       - Defaults to C(/etc/default/grub.d/zz-kdump-fleet.cfg).
       - An existing file there that does not carry this module's header is backed up first.
+      - Ignored, with a warning, by the other backends.
     type: path
 notes:
   - Supports check mode and diff mode. In check mode read-only commands (C(grubby --info),
@@ -294,6 +296,7 @@ class CrashkernelTask:
     def __init__(self, module):
         self.module = module
         self.params = dict(module.params)
+        self.dropin_path_given = bool(self.params["dropin_path"])
         if not self.params["dropin_path"]:
             self.params["dropin_path"] = os.path.join(ETC_DEFAULT_DIR, "grub.d", DEFAULT_DROPIN_NAME)
         self.check_mode = module.check_mode
@@ -382,6 +385,16 @@ class CrashkernelTask:
             raise CrashkernelModuleError(
                 "kernel={0!r} is not ALL, DEFAULT, an entry index or an absolute kernel path".format(kernel)
             )
+        if backend == "grub_dropin" and kernel != "ALL":
+            raise CrashkernelModuleError(
+                "kernel={0} cannot be honoured by the grub_dropin backend: the GRUB drop-in applies to every "
+                "kernel GRUB lists; leave kernel at ALL (or use backend=grubby where grubby exists)".format(kernel)
+            )
+        # Options a mixed fleet may pass everywhere are ignored with a warning rather than failed.
+        if self.params["state"] == "absent" and self.params["value"]:
+            self.module.warn("value={0} is ignored with state=absent".format(self.params["value"]))
+        if backend != "grub_dropin" and self.dropin_path_given:
+            self.module.warn("dropin_path is ignored by the {0} backend".format(backend))
         if backend == "grub_dropin" and not self.params["dropin_path"].endswith(".cfg"):
             raise CrashkernelModuleError(
                 "dropin_path={0} must end in .cfg: grub-mkconfig only reads grub.d/*.cfg".format(

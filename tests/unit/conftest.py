@@ -51,15 +51,30 @@ class ModuleExit(Exception):
         self.result = result
 
 
+# What module.warn() said during one run_module call; the real exit_json/fail_json return it too.
+# (Patched, because in a process that also imports controller code warn() goes to the display.)
+_warnings: list[str] = []
+
+
+def _warn(self, warning, *args, **kwargs):
+    _warnings.append(warning)
+
+
+def _with_warnings(result):
+    if _warnings:
+        result["warnings"] = list(_warnings)
+    return result
+
+
 def _exit_json(self, **kwargs):
     kwargs.setdefault("changed", False)
-    raise ModuleExit(kwargs)
+    raise ModuleExit(_with_warnings(kwargs))
 
 
 def _fail_json(self, msg, **kwargs):
     kwargs.pop("exception", None)
     kwargs.update(failed=True, msg=str(msg))
-    raise ModuleExit(kwargs)
+    raise ModuleExit(_with_warnings(kwargs))
 
 
 def run_module(
@@ -72,7 +87,9 @@ def run_module(
     module_args = dict(args)
     module_args["_ansible_check_mode"] = check_mode
     module_args["_ansible_diff"] = diff
+    _warnings.clear()
     with (
+        mock.patch.object(basic.AnsibleModule, "warn", _warn),
         patch_module_args(module_args),
         mock.patch.object(basic.AnsibleModule, "exit_json", _exit_json),
         mock.patch.object(basic.AnsibleModule, "fail_json", _fail_json),

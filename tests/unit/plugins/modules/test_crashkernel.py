@@ -349,6 +349,10 @@ def test_an_unparsable_distro_default_is_blamed_on_kdumpctl(host, run_module):
             "dropin_path=zz-kdump must end in .cfg",
         ),
         ({"value": "256M", "backend": "grubby", "kernel": "vmlinuz"}, "kernel='vmlinuz' is not ALL, DEFAULT"),
+        (
+            {"value": "256M", "backend": "grub_dropin", "kernel": "/boot/vmlinuz-6.1.0-28-amd64"},
+            "kernel=/boot/vmlinuz-6.1.0-28-amd64 cannot be honoured by the grub_dropin backend",
+        ),
     ],
 )
 def test_invalid_input_fails_before_any_command_or_write(host, run_module, args, message):
@@ -535,3 +539,18 @@ def test_fake_run_command_records_argv_when_patched(fake_run_command):
     with mock.patch.object(AnsibleModule, "run_command", fake):
         assert AnsibleModule.run_command(["grubby", "--info=ALL"]) == (0, "index=0\n", "")
     assert fake.calls == [["grubby", "--info=ALL"]]
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "warning"),
+    [
+        ("debian", {"state": "absent", "value": "256M"}, "value=256M is ignored with state=absent"),
+        ("el9", {"value": "256M", "dropin_path": "/etc/default/grub.d/zz-mine.cfg"}, "dropin_path is ignored"),
+    ],
+    ids=["value-with-absent", "dropin-path-with-grubby"],
+)
+def test_options_that_do_not_apply_are_warned_about(host, run_module, setup, args, warning):
+    getattr(host, setup)()
+    result = run(run_module, args)
+    assert "failed" not in result, result.get("msg")
+    assert any(warning in text for text in result.get("warnings", [])), result.get("warnings")

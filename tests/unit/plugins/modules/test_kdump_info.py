@@ -28,7 +28,8 @@ KERNEL = load_fixture("proc", CONTROLLER + "/uname-r").strip()
 LAB_CRASH_SIZE = "134217728\n"
 LAB_CRASH_LOADED = "1\n"
 
-SHOW_RUNNING = load_fixture("systemctl", "insights-core-tuned-service.show")
+# What the module asks of a running kdump-tools unit, recorded on the lab VM (see its SOURCE.md).
+SHOW_RUNNING = load_fixture("lab", "debian12/host_facts/systemctl-show-kdump-tools.stdout")
 SHOW_NO_SYSTEMD = (
     int(load_fixture("systemctl", CONTROLLER + "-show-kdump-tools.rc")),
     load_fixture("systemctl", CONTROLLER + "-show-kdump-tools.stdout"),
