@@ -462,6 +462,10 @@ def _check_crash_test(info, settings, now):
     if evidence is MISSING:
         return _unknown("the crash-test evidence")
     if not evidence:
+        # kdump_info reports an evidence file it could not parse as null plus a note in its errors.
+        unreadable = [e for e in (_get(info, "errors") or []) if isinstance(e, str) and e.startswith(EVIDENCE_PATH)]
+        if unreadable:
+            return Outcome(FAIL, "the crash-test evidence cannot be used: %s" % unreadable[0], facts)
         return Outcome(FAIL, "no crash-test evidence (%s)" % EVIDENCE_PATH, facts)
     if not isinstance(evidence, dict):
         return Outcome(UNKNOWN, "the crash-test evidence is not a JSON object", facts)

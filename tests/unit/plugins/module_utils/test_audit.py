@@ -412,6 +412,15 @@ CASES = [
     ),
     # KDUMP-014 crash-test evidence
     ("KDUMP-014", setter("crash_test", None), FAIL, "/var/lib/kdump-fleet/last-crash-test.json"),
+    (
+        "KDUMP-014",
+        both(
+            setter("crash_test", None),
+            setter("errors", ["/var/lib/kdump-fleet/last-crash-test.json: not valid JSON: Expecting value"]),
+        ),
+        FAIL,
+        "evidence cannot be used: /var/lib/kdump-fleet/last-crash-test.json: not valid JSON",
+    ),
     ("KDUMP-014", setter("crash_test", "time", "2026-08-01T10:00:00Z"), FAIL, "113 days old (limit: 90 days)"),
     ("KDUMP-014", setter("crash_test", "result", "failed"), FAIL, "did not succeed: dump saved"),
     ("KDUMP-014", setter("crash_test", "time", "yesterday"), UNKNOWN, "no valid time"),
