@@ -11,7 +11,11 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible_collections.kdump.fleet.plugins.module_utils import _crash_evidence as evidence
-from ansible_collections.kdump.fleet.plugins.module_utils._dump_locator import DumpLocatorError, make_locator
+from ansible_collections.kdump.fleet.plugins.module_utils._dump_locator import (
+    DumpLocatorError,
+    HostAccess,
+    make_locator,
+)
 
 display = Display()
 
@@ -121,7 +125,7 @@ class ActionModule(ActionBase):
             )
 
         try:
-            locator = make_locator(info, lambda: self._kdump_info(task_vars), self._run_on_host)
+            locator = make_locator(HostAccess(info, lambda: self._kdump_info(task_vars), self._run_on_host))
         except DumpLocatorError as err:
             return self._refused(started, "dump_locator", to_text(err))
         if self._task.check_mode:

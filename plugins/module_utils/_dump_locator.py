@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import abc
+from collections import namedtuple
 
-# Dump target types whose dumps a locator can list today. NFS and SSH targets
-# need a locator that runs on the dump server (delegated); see docs/crash-test.md.
-SUPPORTED_TARGET_TYPES = ("local",)
+# What the crash test hands a locator factory about the host under test:
+# ``info`` the kdump_info result read before the crash, ``read_info()`` reads it
+# afresh, ``run_on_host(command)`` runs a shell command on the host.
+HostAccess = namedtuple("HostAccess", ["info", "read_info", "run_on_host"])
 
 
 class DumpLocatorError(Exception):
@@ -78,6 +80,18 @@ class LocalDumpLocator(DumpLocator):
         return self._run_on_host(command)
 
 
+# Dump target type -> factory taking a HostAccess and returning a DumpLocator.
+# A locator for NFS or SSH dump servers (run on the server, delegated) is added
+# here; the crash test's flow does not change. See docs/crash-test.md.
+LOCATORS = {
+    "local": lambda access: LocalDumpLocator(access.read_info, access.run_on_host, info=access.info),
+}
+
+
+def supported_target_types():
+    return tuple(sorted(LOCATORS))
+
+
 def target_type(info):
     """The configured dump target type from a kdump_info dict, or None."""
     target = (info.get("config") or {}).get("target") or {}
@@ -87,20 +101,22 @@ def target_type(info):
 def locator_problem(info):
     """Return why no locator can list this host's dumps, or None when one can."""
     kind = target_type(info)
-    if kind not in SUPPORTED_TARGET_TYPES:
+    if kind not in LOCATORS:
         return (
             "dump target type %r: the crash test can only find dumps on a local target so far "
-            "(supported: %s); NFS/SSH dump servers need a remote locator" % (kind, ", ".join(SUPPORTED_TARGET_TYPES))
+            "(supported: %s); NFS/SSH dump servers need a remote locator" % (kind, ", ".join(supported_target_types()))
         )
+    if kind != "local":
+        return None
     dumps = info.get("dumps")
     if not isinstance(dumps, dict) or not dumps.get("path"):
         return "kdump_info did not report the dump directory (kdump.dumps.path), so new dumps cannot be found"
     return None
 
 
-def make_locator(info, read_info, run_on_host):
-    """Pick the locator for this host's configured target; raise DumpLocatorError if none fits."""
-    problem = locator_problem(info)
+def make_locator(access):
+    """Pick the locator for the host's configured target (``access`` is a HostAccess); raise DumpLocatorError."""
+    problem = locator_problem(access.info)
     if problem:
         raise DumpLocatorError(problem)
-    return LocalDumpLocator(read_info, run_on_host, info=info)
+    return LOCATORS[target_type(access.info)](access)

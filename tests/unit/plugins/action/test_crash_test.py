@@ -526,3 +526,46 @@ def test_success_fails_when_the_evidence_cannot_be_written(action, host):
     assert not result["evidence_written"]
     assert "could not be written" in result["msg"]
     assert "Read-only file system" in result["evidence_error"]
+
+
+# ------------------------------------------------------ a remote dump locator
+
+
+def test_a_remote_locator_plugs_in_without_changing_the_flow(action, host, monkeypatch):
+    """A dump server locator registered for ssh targets: the plugin lists and validates through it."""
+    from ansible_collections.kdump.fleet.plugins.module_utils import _dump_locator as dl
+
+    server_commands = []
+    server_dump = {"path": "/srv/dumps/web01/127.0.0.1-2026-01-21-07:24/vmcore.flat", "size": NEW_DUMP_SIZE}
+
+    class DumpServerLocator(dl.DumpLocator):
+        def __init__(self, access):
+            self.access = access
+
+        def list_dumps(self):
+            if host.crash_at is None or host.clock.now < host.crash_at:
+                return []
+            mtime = HOST_EPOCH_AT_START + (host.crash_at - 1000.0) + host.new_dump_after_s
+            return [dict(server_dump, mtime=mtime)]
+
+        def describe(self):
+            return "/srv/dumps/web01 on dumps.example.com"
+
+        def run(self, command):
+            server_commands.append(command)
+            return host.validation
+
+        @property
+        def dump_dir(self):
+            return "/srv/dumps/web01"
+
+    monkeypatch.setitem(dl.LOCATORS, "ssh", DumpServerLocator)
+    host.info["config"]["target"] = {"type": "ssh", "location": "kdump@dumps.example.com"}
+    result = run(action)
+    assert "failed" not in result, result["msg"]
+    assert result["dump_path"] == server_dump["path"]
+    assert result["dump"]["location"] == "/srv/dumps/web01 on dumps.example.com"
+    # The dump was checked on the server; the host only got the probes, the trigger and the evidence.
+    assert [c.split("=", 1)[0] for c in server_commands] == ["dump"]
+    assert not any(cmd.startswith("dump=") for cmd in host.commands)
+    assert host.written[0]["dump_path"] == server_dump["path"]

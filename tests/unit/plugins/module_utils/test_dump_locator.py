@@ -43,7 +43,7 @@ class Recorder:
 def test_first_listing_reuses_the_fresh_info_then_reads_again():
     first = kdump_info([])
     recorder = Recorder([kdump_info([ITEM])])
-    locator = dl.make_locator(first, recorder.read_info, recorder.run)
+    locator = dl.make_locator(dl.HostAccess(first, recorder.read_info, recorder.run))
     assert locator.list_dumps() == []
     assert recorder.info_reads == 0
     assert locator.list_dumps() == [{"path": ITEM["path"], "mtime": 1768980240.0, "size": 51753823}]
@@ -52,7 +52,7 @@ def test_first_listing_reuses_the_fresh_info_then_reads_again():
 
 def test_local_locator_describes_and_runs_on_the_host():
     recorder = Recorder([])
-    locator = dl.make_locator(kdump_info([], path="/srv/crash"), recorder.read_info, recorder.run)
+    locator = dl.make_locator(dl.HostAccess(kdump_info([], path="/srv/crash"), recorder.read_info, recorder.run))
     assert isinstance(locator, dl.LocalDumpLocator)
     assert locator.dump_dir == "/srv/crash"
     assert locator.describe() == "/srv/crash on the host itself"
@@ -71,7 +71,7 @@ def test_targets_without_a_locator_are_refused_with_the_reason(target):
     problem = dl.locator_problem(kdump_info([], target=target))
     assert f"dump target type {target!r}" in problem
     with pytest.raises(dl.DumpLocatorError, match="only find dumps on a local target"):
-        dl.make_locator(kdump_info([], target=target), None, None)
+        dl.make_locator(dl.HostAccess(kdump_info([], target=target), None, None))
 
 
 def test_local_target_without_a_dump_directory_is_refused():
