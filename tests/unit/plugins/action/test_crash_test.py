@@ -21,6 +21,7 @@ from ansible.playbook.task import Task
 from ansible.plugins.loader import connection_loader
 from ansible_collections.kdump.fleet.plugins.action.crash_test import ActionModule
 from ansible_collections.kdump.fleet.plugins.module_utils import _crash_evidence as ev
+from ansible_collections.kdump.fleet.plugins.module_utils import _dump_locator as dl
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "crash_test"
 HOST_EPOCH_AT_START = 1768980000  # 2026-01-21T07:20:00Z on the host's clock
@@ -533,8 +534,6 @@ def test_success_fails_when_the_evidence_cannot_be_written(action, host):
 
 def test_a_remote_locator_plugs_in_without_changing_the_flow(action, host, monkeypatch):
     """A dump server locator registered for ssh targets: the plugin lists and validates through it."""
-    from ansible_collections.kdump.fleet.plugins.module_utils import _dump_locator as dl
-
     server_commands = []
     server_dump = {"path": "/srv/dumps/web01/127.0.0.1-2026-01-21-07:24/vmcore.flat", "size": NEW_DUMP_SIZE}
 
