@@ -100,6 +100,16 @@ def effective_crashkernel(stdout: str) -> Optional[str]:
     return find_in_cmdline(" ".join(variables[name] for name in CMDLINE_VARIABLES))
 
 
+# The loop that makes grub-mkconfig source the drop-ins: Debian and Ubuntu patch it into
+# grub-mkconfig; elsewhere an admin may have added it to /etc/default/grub by hand.
+_DROPIN_LOOP = re.compile(r"for\s+\w+\s+in\s+\S*/default/grub\.d/\*\.cfg")
+
+
+def sources_dropins(*script_texts: Optional[str]) -> bool:
+    """Whether any of these shell texts (grub-mkconfig, /etc/default/grub) sources grub.d/*.cfg."""
+    return any(text and _DROPIN_LOOP.search(text) for text in script_texts)
+
+
 def regenerate_argv(
     get_bin_path: Callable[[str], Optional[str]], path_exists: Callable[[str], bool]
 ) -> Optional[List[str]]:

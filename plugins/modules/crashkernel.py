@@ -65,7 +65,11 @@ options:
         s390x C(zipl) is run afterwards.
       - V(grub_dropin) writes O(dropin_path), which removes every C(crashkernel=) word from
         C(GRUB_CMDLINE_LINUX) and C(GRUB_CMDLINE_LINUX_DEFAULT) and appends ours to
-        C(GRUB_CMDLINE_LINUX_DEFAULT), then regenerates the GRUB configuration.
+        C(GRUB_CMDLINE_LINUX_DEFAULT), then regenerates the GRUB configuration. It is refused, before
+        anything changes, when C(grub-mkconfig) does not read C(/etc/default/grub.d/*.cfg): only Debian's and
+        Ubuntu's GRUB does, unless C(/etc/default/grub) sources the drop-ins itself.
+      - If regenerating the GRUB configuration fails, the drop-in is put back as it was, so the next run
+        tries again.
       - V(kdumpctl) only supports O(value=default).
     type: str
     choices: [auto, grubby, grub_dropin, kdumpctl]
@@ -226,6 +230,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
     effective_crashkernel,
     regenerate_argv,
     render_dropin,
+    sources_dropins,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._grubby import (
     info_argv,
@@ -488,7 +493,21 @@ class CrashkernelTask:
         else:
             self.write_dropin(path, old_text, None)
 
+    def check_dropins_are_read(self):
+        """Refuse a GRUB whose grub-mkconfig would never read the drop-in (upstream, Fedora, Arch)."""
+        mkconfig = self.module.get_bin_path("grub-mkconfig") or self.module.get_bin_path("grub2-mkconfig")
+        if not mkconfig:
+            return
+        default_grub = os.path.join(ETC_DEFAULT_DIR, "grub")
+        if not sources_dropins(_read(mkconfig), _read(default_grub)):
+            raise CrashkernelModuleError(
+                "{0} does not read {1}/grub.d/*.cfg (only Debian's and Ubuntu's GRUB does), so a drop-in would "
+                "never reach the boot config; use backend=grubby where grubby exists, or have {2} source "
+                "{1}/grub.d/*.cfg; nothing was changed".format(mkconfig, ETC_DEFAULT_DIR, default_grub)
+            )
+
     def apply_dropin(self, wanted):
+        self.check_dropins_are_read()
         path = self.params["dropin_path"]
         want = wanted.render() if wanted is not None else None
         before = self.effective()

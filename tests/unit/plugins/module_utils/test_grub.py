@@ -19,6 +19,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
     parse_effective_output,
     regenerate_argv,
     render_dropin,
+    sources_dropins,
 )
 
 PACKAGE_DEFAULT = "384M-:128M"  # what Debian's kdump-tools.cfg appends
@@ -179,3 +180,14 @@ def test_regenerate_with_grub2_mkconfig_picks_the_existing_config():
 
 def test_regenerate_without_any_tool():
     assert regenerate_argv(bins(), lambda p: True) is None
+
+
+def test_sources_dropins_sees_debians_loop_and_nothing_else(load_fixture):
+    debian = load_fixture("grub", "debian12-grub-common_2.06-13+deb12u2.grub-mkconfig-defaults-excerpt")
+    without = load_fixture("grub", "without-dropin-loop.grub-mkconfig-defaults-excerpt")
+    assert sources_dropins(debian)
+    assert not sources_dropins(without)
+    assert not sources_dropins(None, "")
+    # a comment that only names the directory is not a loop
+    assert not sources_dropins("# settings may also go to /etc/default/grub.d/*.cfg\n")
+    assert sources_dropins(None, "for f in /etc/default/grub.d/*.cfg; do . $f; done\n")

@@ -24,6 +24,8 @@ GRUBBY = "/usr/sbin/grubby"
 KDUMPCTL = "/usr/bin/kdumpctl"
 UPDATE_GRUB = "/usr/sbin/update-grub"
 EL9_DEFAULT = "1G-4G:192M,4G-64G:256M,64G-:512M"
+DEBIAN_MKCONFIG = "debian12-grub-common_2.06-13+deb12u2.grub-mkconfig-defaults-excerpt"
+NO_DROPIN_MKCONFIG = "without-dropin-loop.grub-mkconfig-defaults-excerpt"
 
 
 class Host:
@@ -71,7 +73,14 @@ class Host:
             (self.etc_default / "grub.d" / "kdump-tools.cfg").write_text(
                 self.load_fixture("grub", "kdump-tools_1.8.1.cfg")
             )
-        self.bins = {"update-grub": UPDATE_GRUB}
+        # Debian's grub-mkconfig reads the drop-ins (the part of it that does, recorded).
+        self.bins = {"update-grub": UPDATE_GRUB, "grub-mkconfig": self.mkconfig(DEBIAN_MKCONFIG)}
+
+    def mkconfig(self, fixture):
+        path = self.root / "usr" / "sbin" / "grub-mkconfig"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.load_fixture("grub", fixture))
+        return str(path)
 
     def el9(self, fixture="rocky-9.1-info-all.txt", kdumpctl_default=None):
         """An EL9 host whose boot entries start as a real `grubby --info=ALL`."""
@@ -554,3 +563,28 @@ def test_options_that_do_not_apply_are_warned_about(host, run_module, setup, arg
     result = run(run_module, args)
     assert "failed" not in result, result.get("msg")
     assert any(warning in text for text in result.get("warnings", [])), result.get("warnings")
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_a_grub_that_never_reads_dropins_is_refused_before_anything_changes(host, run_module, check_mode):
+    host.debian(with_kdump_tools=False)
+    host.bins["grub-mkconfig"] = host.mkconfig(NO_DROPIN_MKCONFIG)
+    result = run(run_module, {"value": "256M"}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert "does not read" in result["msg"] and "grub.d/*.cfg" in result["msg"]
+    assert "nothing was changed" in result["msg"]
+    assert not host.dropin.exists()
+    assert host.argvs("update-grub") == []
+
+
+def test_dropins_sourced_by_etc_default_grub_itself_are_accepted(host, run_module):
+    host.debian(with_kdump_tools=False)
+    host.bins["grub-mkconfig"] = host.mkconfig(NO_DROPIN_MKCONFIG)
+    # What Arch users add to /etc/default/grub so that grub-mkconfig reads grub.d
+    default_grub = host.etc_default / "grub"
+    default_grub.write_text(
+        default_grub.read_text() + 'for x in /etc/default/grub.d/*.cfg ; do [ -e "$x" ] && . "$x"; done\n'
+    )
+    result = run(run_module, {"value": "256M"})
+    assert result["changed"] is True
+    assert host.dropin.exists()
