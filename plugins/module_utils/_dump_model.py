@@ -30,7 +30,7 @@ DEFAULTS = {
     "kdump_enabled": True,
     "kdump_target": {"type": "local"},
     "kdump_path": "/var/crash",
-    "kdump_core_collector": {"dump_level": 31, "compression": "zlib", "extra_args": [], "raw": ""},
+    "kdump_core_collector": {"dump_level": 31, "compression": "lzo", "extra_args": [], "raw": ""},
     "kdump_failure_action": "reboot",
     "kdump_final_action": "reboot",
     "kdump_dump_dmesg": True,

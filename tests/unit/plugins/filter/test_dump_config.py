@@ -27,14 +27,14 @@ def test_filters_are_registered():
 
 def test_render_kdump_conf():
     assert render_kdump_conf(RAW) == (
-        "raw /dev/sdb1\ncore_collector makedumpfile -F -c -d 31\nfailure_action reboot\nfinal_action reboot\n"
+        "raw /dev/sdb1\ncore_collector makedumpfile -F -l -d 31\nfailure_action reboot\nfinal_action reboot\n"
     )
 
 
 def test_render_kdump_tools_quotes_values():
     text = render_kdump_tools({"kdump_path": "/var/crash"})
     assert "KDUMP_COREDIR='/var/crash'\n" in text
-    assert "MAKEDUMP_ARGS='-F -c -d 31'\n" in text
+    assert "MAKEDUMP_ARGS='-F -l -d 31'\n" in text
 
 
 def test_invalid_model_raises_filter_error_with_every_problem():

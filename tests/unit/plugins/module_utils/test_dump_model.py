@@ -251,7 +251,7 @@ def test_every_problem_is_reported_at_once():
 KDUMP_CONF = [
     (
         {},
-        "path /var/crash\ncore_collector makedumpfile -c -d 31\nfailure_action reboot\nfinal_action reboot\n",
+        "path /var/crash\ncore_collector makedumpfile -l -d 31\nfailure_action reboot\nfinal_action reboot\n",
     ),
     (
         {"kdump_target": NFS, "kdump_core_collector": {"compression": "lzo", "dump_level": 17}},
@@ -261,7 +261,7 @@ KDUMP_CONF = [
     (
         {"kdump_target": SSH, "kdump_path": "/srv/crash", "kdump_failure_action": "shell"},
         "ssh kdump@dumps.example.com\nsshkey /root/.ssh/kdump_id_rsa\npath /srv/crash\n"
-        "core_collector makedumpfile -F -c -d 31\nfailure_action shell\nfinal_action reboot\n",
+        "core_collector makedumpfile -F -l -d 31\nfailure_action shell\nfinal_action reboot\n",
     ),
     (
         {
@@ -363,7 +363,7 @@ KDUMP_TOOLS = [
             "KDUMP_FAIL_CMD": "reboot -f",
             "KDUMP_DUMP_DMESG": "1",
             "KDUMP_NUM_DUMPS": "0",
-            "MAKEDUMP_ARGS": "-F -c -d 31",
+            "MAKEDUMP_ARGS": "-F -l -d 31",
         },
     ),
     (
