@@ -30,7 +30,7 @@ description:
     the host, on success and on failure whenever the host is reachable; M(kdump.fleet.kdump_info) and the audit
     read it.
   - Every failure ends with a message saying what happened. The wait for the host ends at O(reboot_timeout)
-    (one check may still be under way then: at most the connect timeout plus the keepalives); each
+    (one check may still be under way then, for at most the connect timeout plus the keepalives); each
     C(makedumpfile) call of the dump check is bounded by O(validate_timeout) (two calls for a flattened dump).
 version_added: 0.1.0
 author:

@@ -66,7 +66,7 @@ options:
       - V(grub_dropin) writes O(dropin_path), which removes every C(crashkernel=) word from
         C(GRUB_CMDLINE_LINUX) and C(GRUB_CMDLINE_LINUX_DEFAULT) and appends ours to
         C(GRUB_CMDLINE_LINUX_DEFAULT), then regenerates the GRUB configuration. It is refused, before
-        anything changes, when C(grub-mkconfig) does not read C(/etc/default/grub.d/*.cfg): only Debian's and
+        anything changes, when C(grub-mkconfig) does not read C(/etc/default/grub.d/*.cfg) - only Debian's and
         Ubuntu's GRUB does, unless C(/etc/default/grub) sources the drop-ins itself.
       - If regenerating the GRUB configuration fails, the drop-in is put back as it was, so the next run
         tries again.
