@@ -629,7 +629,7 @@ DEFAULT_SETTINGS = {
     "required_checks": [check.id for check in CATALOGUE if check.required],
     "disabled_checks": [],
     "reserved_max_ratio": 4.0,
-    "dump_ratio_filtered": 0.1,
+    "dump_ratio_filtered": 0.25,
     "dump_ratio_unfiltered": 1.0,
     "crash_test_max_age_days": 90,
     "unknown_status": DEGRADED,
