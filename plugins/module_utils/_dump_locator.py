@@ -88,10 +88,6 @@ LOCATORS = {
 }
 
 
-def supported_target_types():
-    return tuple(sorted(LOCATORS))
-
-
 def target_type(info):
     """The configured dump target type from a kdump_info dict, or None."""
     target = (info.get("config") or {}).get("target") or {}
@@ -104,7 +100,7 @@ def locator_problem(info):
     if kind not in LOCATORS:
         return (
             "dump target type %r: the crash test can only find dumps on a local target so far "
-            "(supported: %s); NFS/SSH dump servers need a remote locator" % (kind, ", ".join(supported_target_types()))
+            "(supported: %s); NFS/SSH dump servers need a remote locator" % (kind, ", ".join(sorted(LOCATORS)))
         )
     if kind != "local":
         return None
