@@ -365,6 +365,19 @@ CASES = [
         "only 500 MiB free at /var/crash, estimated dump 512 MiB",
     ),
     ("KDUMP-011", setter("storage", "free_bytes", 513 * MIB), PASS, "at dump level 31"),
+    # ... unless the last real dump was bigger (Debian 13 wrote 834 MiB of a 2 GiB guest at -d 31)
+    (
+        "KDUMP-011",
+        both(setter("storage", "free_bytes", 700 * MIB), setter("crash_test", "dump_bytes", 834 * MIB)),
+        FAIL,
+        "estimated dump 834 MiB (the size of the last crash-test dump, larger than 0.25 x 2 GiB RAM",
+    ),
+    (
+        "KDUMP-011",
+        both(setter("storage", "free_bytes", 900 * MIB), setter("crash_test", "dump_bytes", 834 * MIB)),
+        PASS,
+        "the size of the last crash-test dump",
+    ),
     (
         "KDUMP-011",
         both(setter("config", "core_collector", "makedumpfile -c -d 1"), setter("storage", "free_bytes", 1 * GIB)),
