@@ -232,15 +232,15 @@ from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
     parse_size,
     recommended,
 )
-from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
-    summarize_kdump_conf,
-    summarize_kdump_tools,
-)
 from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
     effective_cmdline_script,
     effective_crashkernel,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._grubby import info_argv, parse_info
+from ansible_collections.kdump.fleet.plugins.module_utils._host_config import (
+    summarize_kdump_conf,
+    summarize_kdump_tools,
+)
 from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import (
     DPKG_QUERY_FORMAT,
     RPM_QUERY_FORMAT,

@@ -12,12 +12,14 @@ from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
     DEFAULTS,
     DumpModelError,
     normalize,
-    summarize_kdump_conf,
-    summarize_kdump_tools,
     to_kdump_conf,
     to_kdump_tools,
     to_kdump_tools_values,
     validate,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._host_config import (
+    summarize_kdump_conf,
+    summarize_kdump_tools,
 )
 from conftest import load_fixture
 

@@ -14,11 +14,11 @@ import pytest
 from ansible.module_utils import basic
 from ansible_collections.kdump.fleet.plugins.module_utils import _host_facts
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import parse_size, recommended
-from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
+from ansible_collections.kdump.fleet.plugins.module_utils._grub import effective_cmdline_script, effective_crashkernel
+from ansible_collections.kdump.fleet.plugins.module_utils._host_config import (
     summarize_kdump_conf,
     summarize_kdump_tools,
 )
-from ansible_collections.kdump.fleet.plugins.module_utils._grub import effective_cmdline_script, effective_crashkernel
 from ansible_collections.kdump.fleet.plugins.modules import kdump_info
 from conftest import FakeRunCommand, load_fixture, run_module
 
