@@ -17,11 +17,6 @@ from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
     to_kdump_tools_values,
     validate,
 )
-from ansible_collections.kdump.fleet.plugins.module_utils._host_config import (
-    summarize_kdump_conf,
-    summarize_kdump_tools,
-)
-from conftest import load_fixture
 
 NFS = {"type": "nfs", "server": "nfs.example.com", "export": "/exports/crash"}
 SSH = {"type": "ssh", "server": "kdump@dumps.example.com", "key": "/root/.ssh/kdump_id_rsa"}
@@ -298,19 +293,6 @@ def test_to_kdump_conf(model, expected):
     assert conf.errors == [] and _kdump_conf.validate(conf) == []
 
 
-@pytest.mark.parametrize(("model", "expected"), KDUMP_CONF)
-def test_kdump_conf_summary_reflects_the_model(model, expected):
-    summary = summarize_kdump_conf(to_kdump_conf(model))
-    full = normalize(model)
-    target = full["kdump_target"]
-    assert summary["target"]["type"] == target["type"]
-    assert summary["failure_action"] == full["kdump_failure_action"]
-    assert summary["final_action"] == full["kdump_final_action"]
-    assert summary["path_on_target"] == (None if target["type"] == "raw" else full["kdump_path"])
-    assert summary["core_collector"] == _kdump_conf.parse(expected).get("core_collector")
-    assert summary["errors"] == []
-
-
 def test_to_kdump_conf_refuses_invalid_model():
     with pytest.raises(DumpModelError) as raised:
         to_kdump_conf({"kdump_target": {"type": "ssh"}, "kdump_keep_dumps": 2})
@@ -318,37 +300,6 @@ def test_to_kdump_conf_refuses_invalid_model():
         "kdump_target.server is required for type ssh (as user@host)",
         "kdump_keep_dumps=2 is not supported by kdump.conf (the RHEL family has no dump retention); set 0",
     ]
-
-
-def test_summary_of_shipped_kdump_conf():
-    summary = summarize_kdump_conf(load_fixture("kdump_conf", "kdump-utils-63f248c-x86_64.kdump.conf"))
-    assert summary == {
-        "target": {"type": "local", "location": None, "fstype": None},
-        "path_on_target": "/var/crash",
-        "core_collector": "makedumpfile -l --message-level 7 -d 31",
-        "failure_action": "reboot",
-        "final_action": "reboot",
-        "keep_dumps": 0,
-        "dump_dmesg": True,
-        "errors": [],
-    }
-
-
-def test_summary_of_hand_edited_kdump_conf():
-    summary = summarize_kdump_conf("net user@dumps\nssh root@dumps.example.com\ndefault halt\n")
-    assert summary["target"] == {"type": "ssh", "location": "root@dumps.example.com", "fstype": None}
-    assert summary["failure_action"] == "halt"
-    assert summary["core_collector"] == "makedumpfile -F -l --message-level 7 -d 31"
-    assert summary["errors"] == [
-        "directive 'net' was removed from kdump.conf: use 'nfs <server>:<export>' or 'ssh <user>@<host>' instead",
-        "directive 'default' is obsolete; write 'failure_action halt' instead",
-    ]
-
-
-def test_summary_of_device_kdump_conf():
-    summary = summarize_kdump_conf("ext4 LABEL=crash\npath /dumps\n")
-    assert summary["target"] == {"type": "device", "location": "LABEL=crash", "fstype": "ext4"}
-    assert summary["path_on_target"] == "/dumps"
 
 
 # ------------------------------------------------------------- kdump-tools
@@ -424,55 +375,6 @@ def test_to_kdump_tools_text_is_what_sh_sees(model, changes, tmp_path):
     assert dict(zip(names, out.decode().split("\0")[:-1], strict=True)) == expected
 
 
-@pytest.mark.parametrize(("model", "changes"), KDUMP_TOOLS)
-def test_kdump_tools_summary_reflects_the_model(model, changes):
-    summary = summarize_kdump_tools(to_kdump_tools(model))
-    full = normalize(model)
-    assert summary["target"]["type"] == full["kdump_target"]["type"]
-    assert summary["failure_action"] == full["kdump_failure_action"]
-    assert summary["keep_dumps"] == full["kdump_keep_dumps"]
-    assert summary["dump_dmesg"] == full["kdump_dump_dmesg"]
-    assert summary["errors"] == []
-
-
 def test_to_kdump_tools_refuses_invalid_model():
     with pytest.raises(DumpModelError, match="kdump_target.type=raw is not supported by kdump-tools"):
         to_kdump_tools({"kdump_target": RAW})
-
-
-def test_summary_of_shipped_kdump_tools_default():
-    summary = summarize_kdump_tools(load_fixture("kdump_tools", "debian12-kdump-tools_1.8.1.default"))
-    assert summary == {
-        "target": {"type": "local", "location": None, "fstype": None},
-        "path_on_target": "/var/crash",
-        "core_collector": "makedumpfile -F -c -d 31",
-        "failure_action": "reboot",
-        "final_action": "reboot",
-        "keep_dumps": 0,
-        "dump_dmesg": True,
-        "errors": [],
-    }
-
-
-def test_summary_of_hand_edited_kdump_tools():
-    text = (
-        'USE_KDUMP=1\nNFS="srv:/crash"\nMAKEDUMP_ARGS="-c -d 31"\nKDUMP_FAIL_CMD="/bin/bash; reboot -f"\n'
-        "KDUMP_NUM_DUMPS=bad\n"
-    )
-    summary = summarize_kdump_tools(text)
-    assert summary["target"] == {"type": "nfs", "location": "srv:/crash", "fstype": None}
-    assert summary["path_on_target"] == "/"
-    assert summary["core_collector"] == "makedumpfile -c -d 31 -F"
-    assert summary["failure_action"] == "/bin/bash; reboot -f"
-    assert summary["keep_dumps"] == "bad"
-    assert summary["errors"] == [
-        "KDUMP_NUM_DUMPS='bad' must be a whole number (0 or more)",
-        "KDUMP_NUM_DUMPS is ignored for NFS dumps (it only prunes local dumps); remove it",
-    ]
-
-
-def test_summary_of_ssh_kdump_tools():
-    summary = summarize_kdump_tools("USE_KDUMP=1\nSSH=u@h\nKDUMP_COREDIR=/remote\nKDUMP_FAIL_CMD='/sbin/halt -f'\n")
-    assert summary["target"] == {"type": "ssh", "location": "u@h", "fstype": None}
-    assert summary["path_on_target"] == "/remote"
-    assert summary["failure_action"] == "halt"
