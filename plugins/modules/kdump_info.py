@@ -249,12 +249,18 @@ from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import (
     family,
     find_dumps,
     parse_dpkg_query,
+    parse_kdump_config_show,
+    parse_kdumpctl_status,
     parse_meminfo,
     parse_os_release,
     parse_rpm_query,
     parse_systemctl_is_enabled,
     parse_systemctl_show,
     summarize_iomem,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._host_state import (
+    STATE_VERSION,
+    conform,
     target_endpoint,
 )
 
@@ -272,6 +278,7 @@ PER_FAMILY = {
         "packages": ("kdump-tools", "makedumpfile", "kexec-tools"),
         "service_packages": ("kdump-tools",),
         "initrd": "/var/lib/kdump/initrd.img-{kernel}",
+        "status_tool": ("kdump-config", "status"),
     },
     "redhat": {
         "service": "kdump",
@@ -282,17 +289,10 @@ PER_FAMILY = {
         # EL10 / Fedora 40+ moved kdumpctl from kexec-tools to kdump-utils.
         "service_packages": ("kdump-utils", "kexec-tools"),
         "initrd": "/boot/initramfs-{kernel}kdump.img",
+        "status_tool": ("kdumpctl", "status"),
     },
 }
-CONFIG_FIELDS = (
-    "target",
-    "path_on_target",
-    "core_collector",
-    "failure_action",
-    "final_action",
-    "keep_dumps",
-    "dump_dmesg",
-)
+CONFIG_FIELDS = ("target", "collector", "failure_action", "final_action", "keep_dumps", "dump_dmesg")
 SYSCTLS = ("kexec_load_disabled", "sysrq", "panic_on_oops")
 
 
@@ -375,24 +375,27 @@ def gather(module):
     if iomem_text is not None and iomem["masked"]:
         host.note("/proc/iomem: addresses hidden (not running as root); crash kernel region and System RAM unknown")
     meminfo = parse_meminfo(host.read("/proc/meminfo") or "")
-    memory = {"total_bytes": meminfo.get("MemTotal"), "system_ram_bytes": iomem["system_ram_bytes"]}
+    memory = _memory(iomem, meminfo)
 
     backend = {
         "bootloader": _bootloader(host),
         "config_format": per_family["config_format"] if per_family else None,
     }
     packages = _packages(host, per_family)
+    tools_installed = bool(per_family) and any(packages.get(name) for name in per_family["service_packages"])
     config = _config(host, per_family)
     dump_path = params["dump_path"] or _local_dump_path(config)
 
-    return {
+    state = {
+        "state_version": STATE_VERSION,
         "family": distro_family,
         "distribution": distribution(os_release),
         "kernel": kernel,
         "backend": backend,
         "packages": packages,
-        "tools_installed": bool(per_family) and any(packages.get(name) for name in per_family["service_packages"]),
+        "tools_installed": tools_installed,
         "service": _service(host, per_family),
+        "tool_status": _tool_status(host, per_family) if tools_installed else None,
         "crashkernel": _crashkernel(host, backend["bootloader"], iomem, memory),
         "sysctl": {name: host.read_int("/proc/sys/kernel/" + name) for name in SYSCTLS},
         "config": _with_target_probe(config, params["probe_target"], params["probe_timeout"]),
@@ -403,6 +406,17 @@ def gather(module):
         "crash_test": _evidence(host, params["evidence_path"]),
         "errors": host.errors,
     }
+    # The schema in _host_state is the contract: what does not fit it is a bug here, named in errors.
+    state, problems = conform(state)
+    state["errors"].extend("kdump_info state: %s" % problem for problem in problems)
+    return state
+
+
+def _memory(iomem, meminfo):
+    """The one RAM figure: System RAM of /proc/iomem when root could read it, else MemTotal."""
+    system_ram, total = iomem["system_ram_bytes"], meminfo.get("MemTotal")
+    figure, source = (system_ram, "iomem") if system_ram else (total, "meminfo") if total else (None, None)
+    return {"bytes": figure, "source": source, "total_bytes": total, "system_ram_bytes": system_ram}
 
 
 def _bootloader(host):
@@ -456,10 +470,28 @@ def _service(host, per_family):
     return result
 
 
+def _reserved(kexec_crash_size, iomem):
+    """(bytes, source) reserved for the capture kernel; (None, None) when it cannot be told.
+
+    kexec_crash_size first, else the iomem "Crash kernel" region; no region in an iomem that
+    root could read means nothing is reserved (a kernel built without crash dump support).
+    """
+    if kexec_crash_size is not None:
+        return kexec_crash_size, "kexec_crash_size"
+    region = iomem["crash_kernel"]
+    if region and region["size"] is not None:
+        return region["size"], "iomem"
+    if iomem["system_ram_bytes"]:
+        return 0, "iomem_none"
+    return None, None
+
+
 def _crashkernel(host, bootloader, iomem, memory):
     cmdline = host.read("/proc/cmdline")
     loaded = host.read_int("/sys/kernel/kexec_crash_loaded", "kernel without kexec/crash dump support?")
-    sizing_bytes = memory["system_ram_bytes"] or memory["total_bytes"]
+    crash_size = host.read_int("/sys/kernel/kexec_crash_size", "kernel without kexec/crash dump support?")
+    reserved, reserved_source = _reserved(crash_size, iomem)
+    sizing_bytes = memory["bytes"]
     recommended_size = recommended_bytes = None
     if sizing_bytes:
         try:
@@ -470,7 +502,9 @@ def _crashkernel(host, bootloader, iomem, memory):
     return {
         "cmdline": find_in_cmdline(cmdline) if cmdline is not None else None,
         "configured": _configured_crashkernel(host, bootloader),
-        "reserved_bytes": host.read_int("/sys/kernel/kexec_crash_size", "kernel without kexec/crash dump support?"),
+        "reserved_bytes": reserved,
+        "reserved_source": reserved_source,
+        "kexec_crash_size": crash_size,
         "loaded": None if loaded is None else loaded == 1,
         "iomem": iomem["crash_kernel"],
         "recommended": recommended_size,
@@ -548,19 +582,40 @@ def _with_target_probe(config, probe, timeout):
     return config
 
 
-def _target(config):
-    target = (config or {}).get("target") or {}
-    return target.get("type") or "local"
-
-
 def _target_is_local(config):
-    return _target(config) == "local"
+    target = (config or {}).get("target") or {}
+    return (target.get("type") or "local") == "local"
 
 
 def _local_dump_path(config):
-    if _target_is_local(config) and config and config.get("path_on_target"):
-        return config["path_on_target"]
+    if _target_is_local(config) and config and (config.get("target") or {}).get("path"):
+        return config["target"]["path"]
     return DEFAULT_DUMP_PATH
+
+
+def _tool_status(host, per_family):
+    """The distribution tool's own verdict on kdump (read-only: both tools only print the state)."""
+    name, verb = per_family["status_tool"]
+    binary = host.find_tool(name)
+    result = {"command": "%s %s" % (name, verb), "ready": None, "state": None, "messages": []}
+    if binary is None:
+        host.note("%s: not found; the tool's own verdict is unknown" % name)
+        return result
+    rc, out, err = host.run([binary, verb])
+    if name == "kdumpctl":
+        parsed = parse_kdumpctl_status(out + err, rc)
+        messages = parsed["messages"]
+        ready = parsed["operational"]
+        state = next((m for m in messages if m.lower().startswith("kdump is")), None)
+    else:
+        # kdump-config status prints "current state   : ready to kdump" (the same line as show).
+        parsed = parse_kdump_config_show(out)
+        messages = [line.strip() for line in (out + err).splitlines() if line.strip()]
+        ready, state = parsed["ready"], parsed["current_state"]
+    if ready is None:
+        host.note("%s %s (rc=%d) printed no verdict: %s" % (name, verb, rc, (err or out).strip()[:200]))
+    result.update(ready=ready, state=state, messages=messages[:20])
+    return result
 
 
 def _initrd(host, per_family, kernel, config):

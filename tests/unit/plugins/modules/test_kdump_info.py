@@ -12,13 +12,14 @@ from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
-from ansible_collections.kdump.fleet.plugins.module_utils import _host_facts
+from ansible_collections.kdump.fleet.plugins.module_utils import _host_state
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import parse_size, recommended
 from ansible_collections.kdump.fleet.plugins.module_utils._grub import effective_cmdline_script, effective_crashkernel
 from ansible_collections.kdump.fleet.plugins.module_utils._host_config import (
     summarize_kdump_conf,
     summarize_kdump_tools,
 )
+from ansible_collections.kdump.fleet.plugins.module_utils._host_state import STATE_VERSION
 from ansible_collections.kdump.fleet.plugins.modules import kdump_info
 from conftest import FakeRunCommand, load_fixture, run_module
 
@@ -138,10 +139,14 @@ def test_debian_host_gives_every_field_of_the_documented_shape(debian_root):
     assert result["changed"] is False
     kdump = result["kdump"]
     assert set(kdump) == {
-        "family", "distribution", "kernel", "backend", "packages", "tools_installed", "service",
-        "crashkernel", "sysctl", "config", "initrd", "storage", "dumps", "memory", "crash_test", "errors",
+        "state_version", "tool_status", "family", "distribution", "kernel", "backend", "packages",
+        "tools_installed", "service", "crashkernel", "sysctl", "config", "initrd", "storage", "dumps", "memory",
+        "crash_test", "errors",
     }  # fmt: skip
     assert kdump["errors"] == []
+    assert kdump["state_version"] == STATE_VERSION
+    # kdump-tools is not installed here, so its status tool is not asked.
+    assert kdump["tool_status"] is None
     assert kdump["family"] == "debian"
     assert kdump["distribution"] == {"id": "debian", "version": "12", "codename": "bookworm"}
     assert kdump["kernel"] == KERNEL
@@ -170,7 +175,8 @@ def test_debian_crashkernel_from_cmdline_grub_sysfs_and_iomem(debian_root):
     assert crash["cmdline"] == "2G-4G:320M,4G-32G:512M,32G-64G:1024M,64G-128G:2048M,128G-:4096M"
     # kdump-tools.cfg appends crashkernel=384M-:128M to GRUB_CMDLINE_LINUX_DEFAULT.
     assert crash["configured"] == effective_crashkernel(grub_stdout) == "384M-:128M"
-    assert crash["reserved_bytes"] == int(LAB_CRASH_SIZE)
+    assert crash["reserved_bytes"] == crash["kexec_crash_size"] == int(LAB_CRASH_SIZE)
+    assert crash["reserved_source"] == "kexec_crash_size"
     assert crash["loaded"] is True
     assert crash["iomem"] == {"start": 0xE6200000, "end": 0xF61FFFFF, "size": 256 * 1024**2}
     ram = kdump["memory"]["system_ram_bytes"]
@@ -178,6 +184,7 @@ def test_debian_crashkernel_from_cmdline_grub_sysfs_and_iomem(debian_root):
     assert crash["recommended_bytes"] == parse_size(crash["recommended"])
     meminfo_kb = int(load_fixture("proc", CONTROLLER + "/meminfo").split()[1])
     assert kdump["memory"]["total_bytes"] == meminfo_kb * 1024
+    assert kdump["memory"]["bytes"] == ram and kdump["memory"]["source"] == "iomem"
 
 
 def test_debian_config_initrd_storage_dumps_and_evidence(debian_root):
@@ -205,13 +212,17 @@ def test_debian_config_initrd_storage_dumps_and_evidence(debian_root):
     ]
     assert dumps["items"][0] == {
         "path": "/var/crash/202611221400/dump.202611221400", "mtime": 1_700_000_400, "size": 2000,
-        "mode": "0600", "dir_mode": "0700", "world_readable": False,
+        "mode": "0600", "dir_mode": "0700", "world_readable": False, "group_readable": False,
     }  # fmt: skip
     assert dumps["items"][1]["world_readable"] is True  # 0644 in a 0755 directory
+    assert dumps["items"][1]["group_readable"] is True
+    assert (dumps["world_readable_count"], dumps["group_readable_count"]) == (1, 1)
     assert dumps["newest"] == dumps["items"][0]
 
     record = json.loads((debian_root / "var/lib/kdump-fleet/last-crash-test.json").read_text())
-    assert kdump["crash_test"] == record
+    # The record in the state's Evidence shape: every field of the schema, those the file lacks null.
+    assert {key: value for key, value in kdump["crash_test"].items() if value is not None} == record
+    assert set(kdump["crash_test"]) >= {"time", "dump_bytes", "trigger_to_up_s"}
 
 
 def test_check_mode_returns_the_same_facts(debian_root):
@@ -312,7 +323,11 @@ def test_controller_like_host_without_systemd_kexec_or_grub(tmp_path, monkeypatc
     assert kdump["sysctl"] == {"kexec_load_disabled": None, "sysrq": None, "panic_on_oops": 0}
     assert kdump["config"]["exists"] is False
     assert kdump["initrd"]["exists"] is False and kdump["initrd"]["stale"] is None
-    assert kdump["dumps"] == {"path": "/var/crash", "count": 0, "items": [], "newest": None, "world_readable_count": 0}
+    assert kdump["dumps"] == {
+        "path": "/var/crash", "count": 0, "items": [], "newest": None, "world_readable_count": 0,
+        "group_readable_count": 0,
+    }  # fmt: skip
+    assert kdump["memory"]["source"] == "meminfo" and kdump["memory"]["bytes"] == kdump["memory"]["total_bytes"]
     assert kdump["storage"]["exists"] is False and kdump["storage"]["total_bytes"] > 0
     assert kdump["crash_test"] is None
     errors = "\n".join(kdump["errors"])
@@ -336,7 +351,7 @@ def test_redhat_host_uses_grubby_rpm_kdump_conf_and_the_kdump_unit(tmp_path, mon
     _write(root, f"/boot/initramfs-{KERNEL}kdump.img", "initrd", mtime=1_700_000_100)
     _write(root, "/var/crash/127.0.0.1-2026-11-22-13:40:02/vmcore", "v" * 300, mode=0o600, mtime=1_700_000_300)
     _write(root, "/var/crash/127.0.0.1-2026-11-22-13:40:02/vmcore-dmesg.txt", "log", mtime=1_700_000_300)
-    for tool in ("/usr/bin/systemctl", "/usr/bin/rpm", "/usr/sbin/grubby"):
+    for tool in ("/usr/bin/systemctl", "/usr/bin/rpm", "/usr/sbin/grubby", "/usr/bin/kdumpctl"):
         _tool(root, tool)
     monkeypatch.setattr(kdump_info, "HOST_ROOT", str(root))
     responses = [
@@ -350,6 +365,7 @@ def test_redhat_host_uses_grubby_rpm_kdump_conf_and_the_kdump_unit(tmp_path, mon
             ),
         ),
         (_program("grubby"), (0, load_fixture("grubby", "almalinux-9.4-info-all.txt"), "")),
+        (_program("kdumpctl"), (0, load_fixture("kdumpctl_status", "el10-ppc64le-fadump-operational.txt"), "")),
     ]
     result, fake = _run({}, responses)
     kdump = result["kdump"]
@@ -363,6 +379,9 @@ def test_redhat_host_uses_grubby_rpm_kdump_conf_and_the_kdump_unit(tmp_path, mon
     assert kdump["tools_installed"] is True
     assert fake.argvs("systemctl")[0][-1] == "kdump.service"
     assert kdump["service"]["name"] == "kdump"
+    assert fake.argvs("kdumpctl") == [["/usr/bin/kdumpctl", "status"]]
+    assert kdump["tool_status"]["command"] == "kdumpctl status"
+    assert (kdump["tool_status"]["ready"], kdump["tool_status"]["state"]) == (True, "Kdump is operational")
     expected = summarize_kdump_conf(conf)
     assert {key: kdump["config"][key] for key in expected} == expected
     assert kdump["config"]["path"] == "/etc/kdump.conf"
@@ -383,7 +402,7 @@ def test_empty_root_reports_what_is_missing_and_never_fails(tmp_path, monkeypatc
     assert kdump["backend"] == {"bootloader": "none", "config_format": None}
     assert (kdump["packages"], kdump["tools_installed"], kdump["config"], kdump["initrd"]) == ({}, False, None, None)
     assert kdump["service"]["name"] is None
-    assert kdump["memory"] == {"total_bytes": None, "system_ram_bytes": None}
+    assert kdump["memory"] == {"bytes": None, "source": None, "total_bytes": None, "system_ram_bytes": None}
     assert kdump["crashkernel"]["recommended"] is None
     errors = "\n".join(kdump["errors"])
     assert "/usr/lib/os-release: not present" in errors
@@ -404,7 +423,7 @@ def test_probe_target_reports_a_listening_nfs_server_reachable(debian_root, monk
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     port = listener.getsockname()[1]
-    monkeypatch.setitem(_host_facts.TARGET_PORTS, "nfs", port)
+    monkeypatch.setitem(_host_state.PROBE_PORTS, "nfs", port)
     _nfs_config(debian_root, "127.0.0.1")
     try:
         config = _run({"probe_target": True, "probe_timeout": 2}, _debian_responses(debian_root))[0]["kdump"]["config"]
@@ -422,7 +441,7 @@ def test_probe_target_reports_a_closed_port_unreachable_without_failing(debian_r
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there now: connection refused
-    monkeypatch.setitem(_host_facts.TARGET_PORTS, "nfs", port)
+    monkeypatch.setitem(_host_state.PROBE_PORTS, "nfs", port)
     _nfs_config(debian_root, "127.0.0.1")
     result = _run({"probe_target": True, "probe_timeout": 2}, _debian_responses(debian_root))[0]
     assert result["changed"] is False
@@ -437,3 +456,42 @@ def test_probe_is_off_by_default_and_for_local_targets(debian_root):
     assert config["target"]["type"] == "local"
     assert config["target_reachable"] is None
     assert config["target_probe"] is None
+
+
+LAB_HOST = "lab/debian12/host_facts/"
+
+
+def test_debian_tool_status_from_kdump_config_status_recorded_on_the_lab_vm(debian_root):
+    _tool(debian_root, "/usr/sbin/kdump-config")
+    dpkg = tuple(
+        load_fixture("lab", "debian12/host_facts/dpkg-query-kdump." + part) for part in ("rc", "stdout", "stderr")
+    )
+    responses = _debian_responses(debian_root)
+    responses[1] = (_program("dpkg-query"), (int(dpkg[0]), dpkg[1], dpkg[2]))
+    status = load_fixture("lab", "debian12/kdump-config_status.txt")
+    text, rc_line = status.rsplit("rc=", 1)
+    responses.append((_program("kdump-config"), (int(rc_line), text, "")))
+    result, fake = _run({}, responses)
+    kdump = result["kdump"]
+    assert kdump["tools_installed"] is True
+    assert fake.argvs("kdump-config") == [["/usr/sbin/kdump-config", "status"]]
+    assert kdump["tool_status"] == {
+        "command": "kdump-config status", "ready": True, "state": "ready to kdump",
+        "messages": ["current state   : ready to kdump"],
+    }  # fmt: skip
+
+
+def test_reservation_falls_back_to_the_iomem_region_when_kexec_crash_size_is_unreadable(debian_root):
+    (debian_root / "sys/kernel/kexec_crash_size").unlink()
+    crash = _run({}, _debian_responses(debian_root))[0]["kdump"]["crashkernel"]
+    assert crash["kexec_crash_size"] is None
+    assert (crash["reserved_bytes"], crash["reserved_source"]) == (256 * 1024**2, "iomem")
+
+
+def test_a_root_readable_iomem_without_a_crash_region_means_nothing_reserved(debian_root):
+    (debian_root / "sys/kernel/kexec_crash_size").unlink()
+    _write(
+        debian_root, "/proc/iomem", load_fixture("lab", "debian12/host_facts/iomem").replace("Crash kernel", "Reserved")
+    )
+    crash = _run({}, _debian_responses(debian_root))[0]["kdump"]["crashkernel"]
+    assert (crash["reserved_bytes"], crash["reserved_source"], crash["iomem"]) == (0, "iomem_none", None)
