@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 
 from ansible_collections.kdump.fleet.plugins.module_utils import _kdump_conf, _kdump_tools
@@ -20,10 +21,10 @@ TARGET_KEYS = {
     "local": (),
     "device": ("device", "fstype"),
     "raw": ("device",),
-    "nfs": ("server", "export"),
-    "ssh": ("server", "key"),
+    "nfs": ("server", "export", "port"),
+    "ssh": ("server", "key", "port"),
 }
-ALL_TARGET_KEYS = ("type", "device", "fstype", "server", "export", "key")
+ALL_TARGET_KEYS = ("type", "device", "fstype", "server", "export", "key", "port")
 COLLECTOR_KEYS = ("dump_level", "compression", "extra_args", "raw")
 
 DEFAULTS = {
@@ -71,62 +72,266 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _plain_text(value):
-    """A non-empty string without whitespace, '#' or control characters (safe in both file formats)."""
-    return isinstance(value, str) and bool(re.match(r"^[^\s#\x00-\x1f\x7f]+$", value))
+# Character rules (issue 12). The values below end up in shells on the dump side:
+# kdump-utils' capture script evals "dump_ssh <key> <user@host>" and a scp command
+# holding the dump path, kdump-config sends the dump directory inside the remote
+# command of ssh, and both word-split the collector line. Quoting on our side cannot
+# help there, so each field has a strict alphabet instead, and nothing may start with
+# '-' (ssh, scp and mount would read it as an option).
+_PATH_CHARS = "letters, digits and . _ + -"
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._+-]+$")
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# POSIX portable user names as useradd accepts them by default, plus '.', at most 32 characters.
+_SSH_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+_DEVICE_TAG = re.compile(r"^(?:UUID|LABEL|PARTUUID|PARTLABEL)=[A-Za-z0-9._+-]+$")
+_COLLECTOR_CHARS = "letters, digits and . _ / + = , : -"
+_COLLECTOR_WORD = re.compile(r"^[A-Za-z0-9._/+=,:-]+$")
+_SHOWN_AS_IS = re.compile(r"^[A-Za-z0-9._/+=,:@-]+$")
+
+# kdump_path values that are a system directory (on the host, or on the ssh server).
+SYSTEM_DIRECTORIES = (
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/local",
+    "/usr/sbin",
+    "/usr/share",
+    "/var",
+    "/var/cache",
+    "/var/lib",
+    "/var/lib/kdump",
+    "/var/local",
+    "/var/lock",
+    "/var/log",
+    "/var/mail",
+    "/var/opt",
+    "/var/run",
+    "/var/spool",
+    "/var/tmp",
+)
+# Directories whose contents live in memory or are not files at all: a dump there is lost.
+VOLATILE_DIRECTORIES = ("/dev", "/proc", "/run", "/sys", "/tmp", "/var/run")
+
+
+def _show(value):
+    """value for a message: plain words as they are, anything else as a Python literal (escapes included)."""
+    if isinstance(value, str) and _SHOWN_AS_IS.match(value):
+        return value
+    return repr(value)
+
+
+def _char_problem(value):
+    """Why a string holds a character no field may hold, or None (printable ASCII only)."""
+    for char in value:
+        code = ord(char)
+        if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or code in (0x2028, 0x2029):
+            return (
+                "holds the control character U+%04X (kdumpctl, sh and Python split lines differently on it); "
+                "remove it" % code
+            )
+        if code > 0x7E:
+            return "holds the non-ASCII character U+%04X; use ASCII only" % code
+    return None
+
+
+def _string_problem(value):
+    """Why value is not a usable string for a field, or None."""
+    if not isinstance(value, str):
+        return "must be a string, not %s" % type(value).__name__
+    return _char_problem(value)
+
+
+def _path_problem(value):
+    """Why value is not an absolute path from the safe alphabet, or None ('/' is allowed here)."""
+    problem = _string_problem(value)
+    if problem:
+        return problem
+    if value.startswith("-"):
+        return "starts with '-', which a command would read as an option; write an absolute path"
+    if not value.startswith("/"):
+        return "must be an absolute path"
+    if value == "/":
+        return None
+    if value.endswith("/"):
+        return "ends in '/'; remove it"
+    segments = value[1:].split("/")
+    if "" in segments:
+        return "holds '//'; write single slashes"
+    if "." in segments or ".." in segments:
+        return "holds a '.' or '..' segment; write the path without them"
+    for segment in segments:
+        if not _PATH_SEGMENT.match(segment):
+            bad = next(char for char in segment if not _PATH_SEGMENT.match(char))
+            return "holds %r; a path may only hold %s between single slashes" % (bad, _PATH_CHARS)
+    return None
+
+
+def _host_problem(host, brackets=False):
+    """Why host is not an RFC 1123 host name or an IPv4/IPv6 literal, or None."""
+    if host.startswith("-"):
+        return "starts with '-', which ssh and mount would read as an option"
+    if brackets and host.startswith("[") and host.endswith("]"):
+        inner = host[1:-1]
+        problem = _ipv6_problem(inner)
+        return problem if problem else None
+    if re.match(r"^(?:\[[^\]]*\]|[^:]+):[0-9]+$", host):
+        return "holds a port (host:port); give the host alone and set kdump_target.port"
+    if ":" in host:
+        return _ipv6_problem(host)
+    labels = host.split(".")
+    if all(label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return "is not a valid IPv4 address"
+        return None
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        return (
+            "is not a host name (RFC 1123: labels of letters, digits and inner '-' joined by '.') "
+            "nor an IPv4 or IPv6 address"
+        )
+    return None
+
+
+def _ipv6_problem(text):
+    if "%" in text:
+        return "holds an IPv6 zone index (%...); use a global or unique local address"
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return "is not a valid IPv6 address"
+    return None
 
 
 def _target_type(target):
-    return target.get("type") or "local"
+    kind = target.get("type")
+    return "local" if kind in (None, "") else kind
+
+
+def _is_set(value):
+    return value not in (None, "")
 
 
 def _target_errors(target):
     if not isinstance(target, dict):
         return ["kdump_target must be a dict such as {type: local}"]
     errors = []
-    unknown = sorted(set(target) - set(ALL_TARGET_KEYS))
+    unknown = sorted(set(target) - set(ALL_TARGET_KEYS), key=repr)
     for key in unknown:
-        errors.append("kdump_target.%s is not a known key; use %s" % (key, ", ".join(ALL_TARGET_KEYS)))
+        errors.append("kdump_target.%s is not a known key; use %s" % (_show(key), ", ".join(ALL_TARGET_KEYS)))
     kind = _target_type(target)
-    if kind not in TARGET_TYPES:
-        return errors + ["kdump_target.type=%s is not valid; use one of %s" % (kind, ", ".join(TARGET_TYPES))]
+    if not isinstance(kind, str) or kind not in TARGET_TYPES:
+        return errors + ["kdump_target.type=%s is not valid; use one of %s" % (_show(kind), ", ".join(TARGET_TYPES))]
     for key in sorted(set(target) & set(ALL_TARGET_KEYS) - {"type"} - set(TARGET_KEYS[kind])):
-        if target[key] not in (None, ""):
+        if _is_set(target[key]):
             errors.append("kdump_target.%s is not used with type %s; remove it" % (key, kind))
 
     def need(key, hint):
         value = target.get(key)
-        if value in (None, ""):
+        if not _is_set(value):
             errors.append("kdump_target.%s is required for type %s (%s)" % (key, kind, hint))
             return None
-        if not _plain_text(value):
-            errors.append("kdump_target.%s=%r must be one word without spaces or '#'" % (key, value))
+        problem = _string_problem(value)
+        if problem:
+            errors.append("kdump_target.%s=%s %s" % (key, _show(value), problem))
             return None
         return value
 
+    def path(key, example):
+        value = target.get(key)
+        problem = _path_problem(value)
+        if problem:
+            errors.append("kdump_target.%s=%s %s, e.g. %s" % (key, _show(value), problem, example))
+
     if kind == "device":
-        need("device", "e.g. UUID=... or /dev/vg/kdump")
+        device = need("device", "e.g. UUID=... or /dev/vg/kdump")
+        if device is not None and not _DEVICE_TAG.match(device) and _path_problem(device):
+            errors.append(
+                "kdump_target.device=%s must be UUID=..., LABEL=..., PARTUUID=... or PARTLABEL=... (%s after "
+                "the '=') or a device path such as /dev/vg/kdump" % (_show(device), _PATH_CHARS)
+            )
         fstype = need("fstype", "one of %s" % ", ".join(DEVICE_FSTYPES))
         if fstype and fstype not in DEVICE_FSTYPES:
             errors.append(
-                "kdump_target.fstype=%s is not supported; use one of %s" % (fstype, ", ".join(DEVICE_FSTYPES))
+                "kdump_target.fstype=%s is not supported; use one of %s" % (_show(fstype), ", ".join(DEVICE_FSTYPES))
             )
     elif kind == "raw":
         device = need("device", "a block device such as /dev/disk/by-id/...")
-        if device and not device.startswith("/dev/"):
-            errors.append("kdump_target.device=%s must be a block device path under /dev/ for type raw" % device)
+        if device is not None:
+            problem = _path_problem(device)
+            if problem or not device.startswith("/dev/"):
+                errors.append(
+                    "kdump_target.device=%s must be a block device path under /dev/ for type raw (%s), "
+                    "e.g. /dev/disk/by-id/..." % (_show(device), problem or "it is not under /dev/")
+                )
     elif kind == "nfs":
-        need("server", "the NFS server's name or address")
-        export = need("export", "the exported directory, e.g. /exports/crash")
-        if export and not export.startswith("/"):
-            errors.append("kdump_target.export=%s must be an absolute path" % export)
+        server = need("server", "the NFS server's name or address")
+        if server is not None:
+            problem = _host_problem(server, brackets=True)
+            if problem:
+                errors.append("kdump_target.server=%s %s, e.g. nfs.example.com" % (_show(server), problem))
+        if _is_set(target.get("export")):
+            path("export", "/exports/crash")
+        else:
+            need("export", "the exported directory, e.g. /exports/crash")
+        if _is_set(target.get("port")):
+            errors.append(
+                "kdump_target.port is not supported for type nfs: kdump.conf and kdump-tools pass no mount "
+                "options for the export; remove it and serve NFS on port 2049"
+            )
     elif kind == "ssh":
         server = need("server", "as user@host")
-        if server and not re.match(r"^[^@]+@[^@]+$", server):
-            errors.append("kdump_target.server=%s must be written as user@host for type ssh" % server)
-        key = target.get("key")
-        if key not in (None, "") and not (_plain_text(key) and key.startswith("/")):
-            errors.append("kdump_target.key=%r must be an absolute path without spaces" % (key,))
+        if server is not None:
+            errors.extend(_ssh_server_errors(server))
+        if _is_set(target.get("key")):
+            path("key", "/root/.ssh/kdump_id_rsa")
+        port = target.get("port")
+        if _is_set(port) and not (_is_int(port) and 1 <= port <= 65535):
+            errors.append("kdump_target.port=%r must be a whole number from 1 to 65535, e.g. 2222" % (port,))
+    return errors
+
+
+def _ssh_server_errors(server):
+    shown = _show(server)
+    if server.startswith("-"):
+        return ["kdump_target.server=%s starts with '-', which ssh reads as an option; write user@host" % shown]
+    if server.count("@") != 1:
+        return ["kdump_target.server=%s must be written as user@host for type ssh" % shown]
+    user, host = server.split("@")
+    errors = []
+    if not _SSH_USER.match(user):
+        errors.append(
+            "kdump_target.server=%s: the user %s is not a portable user name (a lower-case letter or '_', then "
+            "up to 31 of a-z, 0-9, '_', '.', '-'); write user@host" % (shown, _show(user))
+        )
+    if host.startswith("[") and host.endswith("]"):
+        errors.append("kdump_target.server=%s: write an IPv6 address without brackets, as user@2001:db8::1" % shown)
+    else:
+        problem = _host_problem(host)
+        if problem:
+            errors.append("kdump_target.server=%s: the host %s %s" % (shown, _show(host), problem))
     return errors
 
 
@@ -134,22 +339,24 @@ def _collector_errors(collector, kind, family):
     if not isinstance(collector, dict):
         return ["kdump_core_collector must be a dict such as {dump_level: 31, compression: zlib}"]
     errors = []
-    for key in sorted(set(collector) - set(COLLECTOR_KEYS)):
-        errors.append("kdump_core_collector.%s is not a known key; use %s" % (key, ", ".join(COLLECTOR_KEYS)))
-    raw = collector.get("raw") or ""
-    if not isinstance(raw, str) or "#" in raw or "\n" in raw or "\r" in raw:
-        errors.append("kdump_core_collector.raw must be a one-line string without '#'")
-    elif raw:
+    for key in sorted(set(collector) - set(COLLECTOR_KEYS), key=repr):
+        errors.append("kdump_core_collector.%s is not a known key; use %s" % (_show(key), ", ".join(COLLECTOR_KEYS)))
+    raw = collector.get("raw")
+    raw = "" if raw is None else raw
+    if raw != "":
+        problem = _string_problem(raw)
+        if problem:
+            return errors + ["kdump_core_collector.raw=%s %s" % (_show(raw), problem)]
         return errors + _raw_collector_errors(raw, kind, family)
 
     level = collector.get("dump_level")
     if not _is_int(level) or not 0 <= level <= 31:
         errors.append("kdump_core_collector.dump_level=%r must be a whole number from 0 to 31" % (level,))
     compression = collector.get("compression")
-    if compression not in COMPRESSION_FLAGS:
+    if not isinstance(compression, str) or compression not in COMPRESSION_FLAGS:
         errors.append(
             "kdump_core_collector.compression=%s is not valid; use one of %s"
-            % (compression, ", ".join(COMPRESSION_FLAGS))
+            % (_show(compression), ", ".join(COMPRESSION_FLAGS))
         )
     elif family == "debian" and compression in ("zstd", "snappy"):
         errors.append(
@@ -158,22 +365,65 @@ def _collector_errors(collector, kind, family):
             % (compression, COMPRESSION_FLAGS[compression])
         )
     extra = collector.get("extra_args")
-    if not isinstance(extra, list) or not all(_plain_text(arg) for arg in extra):
-        errors.append("kdump_core_collector.extra_args must be a list of single words without spaces or '#'")
+    if not isinstance(extra, list):
+        errors.append(
+            "kdump_core_collector.extra_args must be a list of single words, e.g. [--message-level, '7'], not %s"
+            % _show(extra)
+        )
+        return errors
+    for index, arg in enumerate(extra):
+        problem = _string_problem(arg)
+        if not problem and not _COLLECTOR_WORD.match(arg):
+            problem = "may only hold %s (no spaces, quotes, '#' or shell characters)" % _COLLECTOR_CHARS
+        if problem:
+            errors.append(
+                "kdump_core_collector.extra_args[%d]=%s %s; give one option or value per item"
+                % (index, _show(arg), problem)
+            )
     return errors
 
 
 def _raw_collector_errors(raw, kind, family):
-    words = raw.split()
+    words = raw.split(" ")
+    if not all(_COLLECTOR_WORD.match(word) for word in words):
+        return [
+            "kdump_core_collector.raw=%s must be words of %s separated by single spaces (no quotes, '#', "
+            "tabs or shell characters such as ; | & $ ` > <)" % (_show(raw), _COLLECTOR_CHARS)
+        ]
     if family == "debian":
-        if words and words[0] == "makedumpfile":
+        if words[0] == "makedumpfile":
             return [
                 "kdump_core_collector.raw becomes MAKEDUMP_ARGS on Debian/Ubuntu: give only the makedumpfile options, "
                 "without the command name"
             ]
         return []
-    if words and words[0] == "makedumpfile" and kind in ("ssh", "raw") and "-F" not in words[1:]:
+    if words[0].startswith("-"):
+        return [
+            "kdump_core_collector.raw=%s is the whole core_collector line on the RHEL family: start it with the "
+            "command, e.g. makedumpfile -F -l -d 31" % _show(raw)
+        ]
+    if words[0] == "makedumpfile" and kind in ("ssh", "raw") and "-F" not in words[1:]:
         return ["kdump_core_collector.raw must contain -F for the %s target (mkdumprd refuses it otherwise)" % kind]
+    return []
+
+
+def _path_errors(path, kind, family):
+    problem = _path_problem(path)
+    if problem:
+        return ["kdump_path=%s %s, e.g. /var/crash" % (_show(path), problem)]
+    # kdump_path is a directory on the host itself (local, and the Debian NFS mount point) or on the
+    # ssh server; for RHEL nfs and device targets it is relative to the export or file system root.
+    on_a_root = kind in ("local", "ssh") or (kind == "nfs" and family == "debian")
+    if not on_a_root:
+        return []
+    if path in SYSTEM_DIRECTORIES:
+        return ["kdump_path=%s is a system directory; use a dedicated directory such as /var/crash" % path]
+    for top in VOLATILE_DIRECTORIES:
+        if path.startswith(top + "/"):
+            return [
+                "kdump_path=%s is under %s, which is not kept on disk; use a dedicated directory such as /var/crash"
+                % (path, top)
+            ]
     return []
 
 
@@ -229,22 +479,23 @@ def validate(model, family):
     target = model["kdump_target"]
     errors.extend(_target_errors(target))
     kind = _target_type(target) if isinstance(target, dict) else None
+    kind = kind if isinstance(kind, str) and kind in TARGET_TYPES else None
     errors.extend(_collector_errors(model["kdump_core_collector"], kind, family))
 
-    path = model["kdump_path"]
-    if not (_plain_text(path) and path.startswith("/")):
-        errors.append("kdump_path=%r must be an absolute path without spaces or '#', e.g. /var/crash" % (path,))
+    errors.extend(_path_errors(model["kdump_path"], kind, family))
     failure = model["kdump_failure_action"]
-    if failure not in FAILURE_ACTIONS:
-        errors.append("kdump_failure_action=%s is not valid; use one of %s" % (failure, ", ".join(FAILURE_ACTIONS)))
+    if not isinstance(failure, str) or failure not in FAILURE_ACTIONS:
+        errors.append(
+            "kdump_failure_action=%s is not valid; use one of %s" % (_show(failure), ", ".join(FAILURE_ACTIONS))
+        )
     elif failure == "dump_to_rootfs" and kind == "local":
         errors.append(
             "kdump_failure_action=dump_to_rootfs only helps when the target is not the root file system; "
             "use reboot or shell with type local"
         )
     final = model["kdump_final_action"]
-    if final not in FINAL_ACTIONS:
-        errors.append("kdump_final_action=%s is not valid; use one of %s" % (final, ", ".join(FINAL_ACTIONS)))
+    if not isinstance(final, str) or final not in FINAL_ACTIONS:
+        errors.append("kdump_final_action=%s is not valid; use one of %s" % (_show(final), ", ".join(FINAL_ACTIONS)))
     keep = model["kdump_keep_dumps"]
     if not _is_int(keep) or keep < 0:
         errors.append("kdump_keep_dumps=%r must be a whole number, 0 to keep every dump" % (keep,))
@@ -339,3 +590,20 @@ def to_kdump_tools_values(model):
 def to_kdump_tools(model):
     """/etc/default/kdump-tools body text (no header) for a valid model, every value shell-quoted."""
     return _kdump_tools.render(to_kdump_tools_values(model))
+
+
+def to_ssh_config(model, family):
+    """The ssh_config(5) block that carries kdump_target.port, or "" when none is needed.
+
+    Neither kdump.conf nor /etc/default/kdump-tools has a port setting: both tools run plain
+    ssh/scp with the user@host of the model, and ssh takes the port from root's
+    /root/.ssh/config. dracut copies that file into the RHEL capture initrd; kdump-tools
+    runs ssh from the root file system. The Host pattern is the host itself (no alias),
+    because kdumpctl refuses a target whose `ssh -G` host name differs from it.
+    """
+    model = _checked(model, family)
+    target = model["kdump_target"]
+    if _target_type(target) != "ssh" or not _is_set(target.get("port")):
+        return ""
+    host = target["server"].split("@", 1)[1]
+    return "Host %s\n    Port %d\n" % (host, target["port"])

@@ -86,24 +86,64 @@ class KdumpConf:
         return targets[0] if targets else None
 
 
+# How kdump-utils reads the file (kdump_read_conf, then kdumpctl, mkdumprd and the capture
+# script): grep drops lines matching '^\s*#' or '^\s*$', each remaining line (split on
+# "\n" only) goes through `read -r opt val` with the default IFS, so only space and tab
+# separate and are trimmed; "\r", "\v", "\f" and other controls stay in the words. A
+# trailing comment is cut and the value right-trimmed of [[:space:]], one pair of outer
+# double quotes removed, and the "opt val" pair echoed and read once more.
+# \s and [[:space:]] are taken in the C locale; a line holding other characters is
+# reported, since the tools may read it differently by locale.
+_GREP_SPACE = " \t\n\v\f\r"
+_IFS_SPACE = " \t"
+
+
 def _clean_value(raw):
-    """Value the way kdump_get_conf_val reads it: no trailing comment, outer double quotes removed."""
-    value = raw.split("#", 1)[0].strip()
+    """Value the way kdump_read_conf and the reread give it: no trailing comment, outer double quotes removed."""
+    value = raw
+    if "#" in value:
+        value = value.split("#", 1)[0].rstrip(_GREP_SPACE)
     if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
         value = value[1:-1]
-    return value
+    return value.strip(_IFS_SPACE)
+
+
+def _read_fields(line):
+    """(opt, val) as `read -r opt val` splits one line with the default IFS."""
+    line = line.strip(_IFS_SPACE)
+    for index, char in enumerate(line):
+        if char in _IFS_SPACE:
+            return line[:index], line[index:].lstrip(_IFS_SPACE)
+    return line, ""
+
+
+def _odd_character(line):
+    """A character in a directive line that sh, grep and Python do not agree on, or None."""
+    for char in line:
+        code = ord(char)
+        if (code < 0x20 and char != "\t") or code >= 0x7F:
+            return code
+    return None
 
 
 def parse(text):
-    """Parse kdump.conf text into a KdumpConf (order kept, comments and blank lines dropped)."""
+    """Parse kdump.conf text into a KdumpConf (order kept, comments and blank lines dropped), as kdumpctl reads it."""
     conf = KdumpConf()
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
+        blank = line.lstrip(_GREP_SPACE)
+        if not blank or blank.startswith("#"):
             continue
-        parts = stripped.split(None, 1)
-        directive = parts[0]
-        value = _clean_value(parts[1]) if len(parts) > 1 else ""
+        odd = _odd_character(line)
+        if odd is not None:
+            conf.errors.append(
+                "line %d: holds the character U+%04X, which kdumpctl keeps in the directive or value "
+                "(other readers may split or drop it); remove it" % (number, odd)
+            )
+        directive, raw = _read_fields(line)
+        value = _clean_value(raw)
         if not value:
             conf.errors.append("line %d: directive '%s' has no value" % (number, directive))
         conf.directives.append((directive, value))
@@ -204,10 +244,18 @@ def render(conf, header_lines=()):
         if not _DIRECTIVE.match(directive):
             raise ValueError("not a kdump.conf directive name: %r" % directive)
         value = str(raw_value)
-        # kdump.conf has no quoting: '#' starts a comment and a newline a new directive.
-        if "#" in value or "\n" in value or "\r" in value or not value.strip():
+        # kdump.conf has no quoting: '#' starts a comment, a newline a new directive, read
+        # trims blanks at both ends and one pair of outer double quotes is removed.
+        if (
+            "#" in value
+            or _odd_character(value) is not None
+            or value != value.strip(_IFS_SPACE)
+            or not value
+            or (len(value) >= 2 and value.startswith('"') and value.endswith('"'))
+        ):
             raise ValueError(
-                "kdump.conf value for %s cannot be empty or hold '#' or a newline: %r" % (directive, value)
+                "kdump.conf value for %s cannot be empty, hold '#' or control characters, start or end with "
+                "a blank or be in double quotes: %r" % (directive, value)
             )
         lines.append("%s %s" % (directive, value))
     return "\n".join(lines) + "\n" if lines else ""

@@ -79,14 +79,17 @@ def test_block_targets_redhat_only(target):
             {"type": "nfs", "server": "s"},
             "kdump_target.export is required for type nfs (the exported directory, e.g. /exports/crash)",
         ),
-        ({"type": "nfs", "server": "s", "export": "x"}, "kdump_target.export=x must be an absolute path"),
+        (
+            {"type": "nfs", "server": "s", "export": "x"},
+            "kdump_target.export=x must be an absolute path, e.g. /exports/crash",
+        ),
         (
             {"type": "ssh", "server": "dumps.example.com"},
             "kdump_target.server=dumps.example.com must be written as user@host for type ssh",
         ),
         (
             {"type": "ssh", "server": "a@b", "key": "id_rsa"},
-            "kdump_target.key='id_rsa' must be an absolute path without spaces",
+            "kdump_target.key=id_rsa must be an absolute path, e.g. /root/.ssh/kdump_id_rsa",
         ),
         (
             {"type": "device", "device": "/dev/sdb1"},
@@ -99,12 +102,13 @@ def test_block_targets_redhat_only(target):
         ({"type": "raw"}, "kdump_target.device is required for type raw (a block device such as /dev/disk/by-id/...)"),
         (
             {"type": "raw", "device": "sdb1"},
-            "kdump_target.device=sdb1 must be a block device path under /dev/ for type raw",
+            "kdump_target.device=sdb1 must be a block device path under /dev/ for type raw (must be an absolute path), "
+            "e.g. /dev/disk/by-id/...",
         ),
         ({"type": "tftp"}, "kdump_target.type=tftp is not valid; use one of local, device, raw, nfs, ssh"),
         (
             {"type": "local", "sever": "x"},
-            "kdump_target.sever is not a known key; use type, device, fstype, server, export, key",
+            "kdump_target.sever is not a known key; use type, device, fstype, server, export, key, port",
         ),
         (
             {"type": "nfs", "server": "s", "export": "/x", "key": "/k"},
@@ -112,7 +116,8 @@ def test_block_targets_redhat_only(target):
         ),
         (
             {"type": "nfs", "server": "s s", "export": "/x"},
-            "kdump_target.server='s s' must be one word without spaces or '#'",
+            "kdump_target.server='s s' is not a host name (RFC 1123: labels of letters, digits and inner '-' joined by "
+            "'.') nor an IPv4 or IPv6 address, e.g. nfs.example.com",
         ),
     ],
 )
@@ -133,10 +138,10 @@ def test_target_must_be_dict():
         ({"dump_level": 32}, "redhat", "kdump_core_collector.dump_level=32 must be a whole number from 0 to 31"),
         ({"dump_level": "31"}, "redhat", "kdump_core_collector.dump_level='31' must be a whole number"),
         ({"extra_args": "--message-level 7"}, "redhat", "kdump_core_collector.extra_args must be a list"),
-        ({"extra_args": ["--x #y"]}, "redhat", "kdump_core_collector.extra_args must be a list"),
+        ({"extra_args": ["--x #y"]}, "redhat", "kdump_core_collector.extra_args[0]='--x #y' may only hold letters"),
         ({"level": 31}, "redhat", "kdump_core_collector.level is not a known key; use dump_level, compression"),
         ({"raw": "makedumpfile -c -d 31"}, "debian", "kdump_core_collector.raw becomes MAKEDUMP_ARGS on Debian/Ubuntu"),
-        ({"raw": "a # b"}, "redhat", "kdump_core_collector.raw must be a one-line string without '#'"),
+        ({"raw": "a # b"}, "redhat", "kdump_core_collector.raw='a # b' must be words of letters, digits"),
     ],
 )
 def test_collector_errors(collector, family, message):
@@ -207,12 +212,13 @@ def test_raw_collector_for_ssh_needs_flattening_on_redhat():
         (
             {"kdump_path": "var/crash"},
             "redhat",
-            "kdump_path='var/crash' must be an absolute path without spaces or '#', e.g. /var/crash",
+            "kdump_path=var/crash must be an absolute path, e.g. /var/crash",
         ),
         (
             {"kdump_path": "/var/my crash"},
             "debian",
-            "kdump_path='/var/my crash' must be an absolute path without spaces or '#', e.g. /var/crash",
+            "kdump_path='/var/my crash' holds ' '; a path may only hold letters, digits and . _ + - between single "
+            "slashes, e.g. /var/crash",
         ),
         ({"kdump_enabled": "yes"}, "debian", "kdump_enabled='yes' must be true or false"),
     ],
