@@ -7,10 +7,18 @@ from __future__ import absolute_import, annotations, division, print_function
 __metaclass__ = type
 
 import re
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
-# Suffixes the kernel's memparse() takes for a crashkernel size (case-insensitive).
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+# Suffixes the kernel's memparse() (lib/cmdline.c) takes, case-insensitive: K M G T P E.
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60}
+# memparse() returns an unsigned long long: digits and suffix shifts past this wrap silently
+# (16E is 0, 17E is 1E), so a larger number would mean something else to the kernel.
+MAX_BYTES = (1 << 64) - 1
+# parse_crashkernel_mem() rounds system RAM up to this before comparing it with the ranges
+# (firmware keeps some memory, so RAM reads a little under the installed size).
+RANGE_ROUNDING = 128 << 20
+# The ,low area (and the kernel's default one) must be found below 4G (CRASH_ADDR_LOW_MAX).
+LOW_LIMIT = 4 << 30
 # A leading 0 means octal to the kernel's memparse(); refuse it rather than guess.
 _SIZE_RE = re.compile(r"^(0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)([A-Za-z]?)$")
 _PREFIX = "crashkernel="
@@ -29,6 +37,14 @@ _ARCH_ALIASES = {"amd64": "x86_64", "arm64": "aarch64", "ppc64el": "ppc64le"}
 
 class CrashkernelError(ValueError):
     """A crashkernel value that the kernel would not accept (or that we refuse)."""
+
+
+class SizeOverflow(CrashkernelError):
+    """A size of 16E or more, which the kernel's memparse() would wrap around."""
+
+
+class NotReservable(CrashkernelError):
+    """A valid crashkernel value that reserves nothing on a given host (or that the kernel refuses there)."""
 
 
 class MemoryRange(NamedTuple):
@@ -55,33 +71,93 @@ class Crashkernel(NamedTuple):
     def size_for(self, memory_bytes: int) -> int:
         """Bytes reserved on a host with ``memory_bytes`` of RAM; 0 when nothing would be.
 
-        Mirrors the kernel (kernel/crash_reserve.c): ranges are compared against total
-        system RAM, start inclusive, end exclusive, first match wins; a range whose size
-        is not below system RAM makes the whole value invalid. A ``,low`` size is added
-        to the ``,high`` one (the kernel reserves both); without ``,low`` the kernel adds
-        an arch-dependent default low area that is not counted here.
+        See reservation(), which says why a value reserves nothing.
         """
-        if self.ranges:
-            for entry in self.ranges:
-                if entry.size >= memory_bytes:
-                    return 0
-                if memory_bytes >= entry.start and (entry.end is None or memory_bytes < entry.end):
-                    return entry.size
+        try:
+            return self.reservation(memory_bytes)
+        except NotReservable:
             return 0
-        total = (self.size or 0) + (self.low or 0)
-        return total if total < memory_bytes else 0
+
+    def reservation(self, memory_bytes: int, ram_regions: Optional[Sequence[Tuple[int, int]]] = None) -> int:
+        """Bytes reserved on a host with ``memory_bytes`` of RAM, or NotReservable saying why none.
+
+        Mirrors the kernel (parse_crashkernel() in kernel/crash_reserve.c, kernel/crash_core.c
+        before 6.9): ranges are compared against system RAM rounded up to 128M, start
+        inclusive, end exclusive, first match wins; every range up to the match must ask for
+        less than that rounded RAM or the whole value is invalid; a range list where no range
+        matches, or the matching range gives 0, reserves nothing; the size chosen must be below
+        RAM itself. ``X,high Y,low`` reserves both, so together they must be below RAM, and the
+        low part must fit below 4G. A ``,low`` size is added to the ``,high`` one; without
+        ``,low`` the kernel adds an arch-dependent default low area that is not counted here.
+        With ``ram_regions`` (inclusive (start, end) of the System RAM regions) an ``@offset``
+        other than 0 must put the whole area inside one region (``@0`` lets the kernel choose).
+        """
+        ram = describe_bytes(memory_bytes)
+
+        def refuse(reason, fix):
+            return NotReservable(
+                "value={0} reserves 0 bytes on this host (RAM {1}): {2}; {3}".format(self.render(), ram, reason, fix)
+            )
+
+        if self.ranges:
+            rounded = -(-memory_bytes // RANGE_ROUNDING) * RANGE_ROUNDING
+            size = None
+            for entry in self.ranges:
+                if entry.size >= rounded:
+                    raise refuse(
+                        "the range {0} asks for {1}, not below RAM, so the kernel rejects the whole value".format(
+                            _range_text(entry), format_size(entry.size)
+                        ),
+                        "give every range a size below the RAM of the hosts it covers",
+                    )
+                if entry.start <= rounded and (entry.end is None or rounded < entry.end):
+                    size = entry.size
+                    matched = entry
+                    break
+            if size is None:
+                raise refuse(
+                    "no range covers it (the kernel compares the ranges with RAM rounded up to 128M, {0})".format(
+                        format_size(rounded)
+                    ),
+                    "add a range that covers {0}, or use 'recommended'".format(format_size(rounded)),
+                )
+            if size == 0:
+                raise refuse(
+                    "the matching range {0} gives 0".format(_range_text(matched)),
+                    "give that range a size such as 192M, or use state=absent to remove the reservation",
+                )
+        else:
+            size = self.size or 0
+        total = size + (self.low or 0)
+        if size >= memory_bytes or total >= memory_bytes:
+            what = (
+                format_size(size)
+                if self.low is None
+                else "{0},high plus {1},low".format(format_size(size), format_size(self.low))
+            )
+            raise refuse(
+                "{0} is not below RAM, so the kernel refuses it".format(what),
+                "use a smaller size, or 'recommended'",
+            )
+        if self.low is not None and self.low >= LOW_LIMIT:
+            raise refuse(
+                "the ,low area {0} must fit below 4G".format(format_size(self.low)),
+                "use a ,low size such as 128M or 256M",
+            )
+        if self.offset and ram_regions is not None:
+            end = self.offset + size - 1
+            if not any(start <= self.offset and end <= last for start, last in ram_regions):
+                raise refuse(
+                    "{0} at @{1} is not inside one System RAM region".format(
+                        format_size(size), format_size(self.offset)
+                    ),
+                    "drop the @offset so that the kernel chooses the place, or use an offset inside System RAM",
+                )
+        return total
 
     def render(self) -> str:
         """Canonical value text, e.g. ``1G-4G:192M,4G-:256M`` or ``512M,high 128M,low``."""
-        if self.ranges:
-            text = ",".join(
-                "{0}-{1}:{2}".format(
-                    format_size(r.start), "" if r.end is None else format_size(r.end), format_size(r.size)
-                )
-                for r in self.ranges
-            )
-        else:
-            text = format_size(self.size or 0)
+        text = ",".join(_range_text(r) for r in self.ranges) if self.ranges else format_size(self.size or 0)
         if self.offset is not None:
             text += "@" + format_size(self.offset)
         if self.high:
@@ -96,16 +172,39 @@ class Crashkernel(NamedTuple):
 
 
 def parse_size(text: str) -> int:
-    """Bytes in a memparse-style size: ``256M``, ``1G``, ``0x1000000``, ``4096`` (bytes)."""
-    match = _SIZE_RE.match(text.strip())
+    """Bytes in a memparse-style size: ``256M``, ``1G``, ``0x1000000``, ``4096`` (bytes).
+
+    Suffixes K, M, G, T, P, E (any case). A number of 16E or more is refused: the kernel's
+    memparse() would wrap it around to a different, smaller size.
+    """
+    match = _SIZE_RE.fullmatch(text.strip())
     if not match or match.group(2).upper() not in _UNITS:
-        raise CrashkernelError("invalid size '{0}' (use a number with K, M, G or T)".format(text))
-    return int(match.group(1), 0) * _UNITS[match.group(2).upper()]
+        raise CrashkernelError("invalid size '{0}' (use a number with K, M, G, T, P or E)".format(text))
+    nbytes = int(match.group(1), 0) * _UNITS[match.group(2).upper()]
+    if nbytes > MAX_BYTES:
+        raise SizeOverflow(
+            "size '{0}' is past the kernel's limit of 16E - 1 bytes (memparse would wrap it)".format(text)
+        )
+    return nbytes
+
+
+def describe_bytes(nbytes: int) -> str:
+    """Human text for a memory size in messages: ``2 GiB``, ``23.5 GiB``, ``512 MiB``."""
+    gib, mib = 1 << 30, 1 << 20
+    if nbytes >= gib:
+        return "{0} GiB".format(nbytes // gib) if nbytes % gib == 0 else "{0:.1f} GiB".format(nbytes / gib)
+    return "{0} MiB".format(nbytes // mib) if nbytes % mib == 0 else "{0:.1f} MiB".format(nbytes / mib)
+
+
+def _range_text(entry: MemoryRange) -> str:
+    return "{0}-{1}:{2}".format(
+        format_size(entry.start), "" if entry.end is None else format_size(entry.end), format_size(entry.size)
+    )
 
 
 def format_size(nbytes: int) -> str:
     """The shortest exact text for ``nbytes``: ``268435456`` -> ``256M``, ``1536M`` stays."""
-    for suffix in ("T", "G", "M", "K"):
+    for suffix in ("E", "P", "T", "G", "M", "K"):
         unit = _UNITS[suffix]
         if nbytes and nbytes % unit == 0:
             return "{0}{1}".format(nbytes // unit, suffix)
@@ -115,6 +214,11 @@ def format_size(nbytes: int) -> str:
 def _size(text: str, what: str, whole: str) -> int:
     try:
         return parse_size(text)
+    except SizeOverflow:
+        raise CrashkernelError(
+            "crashkernel {0} '{1}' in '{2}' is past the kernel's limit of 16E - 1 bytes (the kernel's memparse "
+            "would wrap it to a different size)".format(what, text, whole)
+        ) from None
     except CrashkernelError:
         raise CrashkernelError("invalid crashkernel {0} '{1}' in '{2}'".format(what, text, whole)) from None
 

@@ -371,3 +371,67 @@ def target_endpoint(target):
     host = location.split(":/", 1)[0] if target["type"] == "nfs" else location.rsplit("@", 1)[-1]
     host = host.strip("[]")
     return (host, port) if host else None
+
+
+# --- facts several modules decide on (one implementation each) ---------------
+
+
+def memory_figure(iomem_summary, meminfo):
+    """The host's memory for sizing crashkernel=: {"bytes": int or None, "source": "iomem" | "meminfo" | None}.
+
+    ``iomem_summary`` is summarize_iomem() output, ``meminfo`` parse_meminfo() output
+    (either may be None). The System RAM total of /proc/iomem is what the kernel compares
+    crashkernel ranges against, so it is used when root could read the addresses; else
+    MemTotal (a little lower: it leaves out what the kernel itself keeps). Neither known:
+    bytes and source are None.
+    """
+    system_ram = (iomem_summary or {}).get("system_ram_bytes")
+    if system_ram:
+        return {"bytes": system_ram, "source": "iomem"}
+    total = (meminfo or {}).get("MemTotal")
+    if total:
+        return {"bytes": total, "source": "meminfo"}
+    return {"bytes": None, "source": None}
+
+
+def system_ram_regions(regions):
+    """(start, end) of the outermost System RAM regions of parse_iomem() output; [] when masked."""
+    spans = []
+    open_depths = []
+    for region in regions:
+        while open_depths and open_depths[-1] >= region["depth"]:
+            open_depths.pop()
+        if region["name"] == "System RAM":
+            if not open_depths and region["end"] > region["start"]:
+                spans.append((region["start"], region["end"]))
+            open_depths.append(region["depth"])
+    return spans
+
+
+# Tools that regenerate grub.cfg from /etc/default/grub and its drop-ins (Debian, Ubuntu; also
+# upstream GRUB, whose grub-mkconfig the crashkernel module then checks for the drop-in loop).
+GRUB_DROPIN_TOOLS = ("update-grub", "grub-mkconfig")
+
+
+def choose_bootloader(has_tool):
+    """How the boot command line is changed on this host: ``grubby``, ``grub_dropin`` or ``none``.
+
+    ``has_tool(name)`` is true when the executable ``name`` is installed (a probe injected
+    by the caller: AnsibleModule.get_bin_path, or a lookup under a host root).
+
+    grubby first: the RHEL family also has /etc/default/grub, but its boot entries are
+    BLS snippets that grubby edits. Else ``grub_dropin`` when a tool that regenerates
+    grub.cfg is installed (update-grub, grub-mkconfig), else ``none``.
+
+    Only tools count, not files: /etc/default/grub and /etc/default/grub.d are
+    configuration, which dpkg keeps after GRUB is removed (until purge), and
+    /etc/default/grub.d/kdump-tools.cfg is installed by kdump-tools whatever the boot
+    loader, so either file can be there on a host that boots with systemd-boot. The
+    drop-in backend cannot do anything without a regeneration tool, so a host without
+    one is ``none`` and not ``grub_dropin`` (which then failed later, after the checks).
+    """
+    if has_tool("grubby"):
+        return "grubby"
+    if any(has_tool(name) for name in GRUB_DROPIN_TOOLS):
+        return "grub_dropin"
+    return "none"

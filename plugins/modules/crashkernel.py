@@ -17,6 +17,11 @@ description:
     with and what is reserved now.
   - The value is validated before anything on the host is touched; a bad value fails with
     a message that quotes the bad part.
+  - A value that reserves nothing on this host is refused before anything changes, also in check
+    mode - a range list where no range covers the host's RAM or whose matching range gives 0, a size
+    (or V(X,high) plus V(Y,low)) not below RAM, a V(,low) part of 4G or more, an V(@offset) outside the
+    C(System RAM) regions of C(/proc/iomem); the message names the host's RAM. Ranges are compared with
+    RAM rounded up to 128M, as the kernel does. RV(error_kind) says why a run failed.
   - On the RHEL family the boot entries are changed with C(grubby); on Debian/Ubuntu a GRUB
     drop-in file is written and C(update-grub) (or C(grub-mkconfig)) regenerates C(grub.cfg).
   - A new reservation only takes effect after a reboot; O(value) is compared with
@@ -33,7 +38,8 @@ options:
       - The crashkernel value, without the C(crashkernel=) prefix.
       - 'Any kernel syntax: V(256M), V(256M@16M), ranges V(1G-4G:192M,4G-64G:256M,64G-:512M)
         with an optional V(@offset), V(512M,high) optionally followed by V(128M,low)
-        (two parts separated by a space). Suffixes K, M, G, T; no suffix means bytes.'
+        (two parts separated by a space). Suffixes K, M, G, T, P, E (any case); no suffix means bytes;
+        a number of 16E or more is refused (the kernel would wrap it to a different size).'
       - V(recommended) picks the size the EL9 default table gives this host's memory and
         architecture (the table C(kdumpctl get-default-crashkernel) prints on EL9)
         - x86_64 and s390x V(1G-4G:192M,4G-64G:256M,64G-:512M);
@@ -59,8 +65,8 @@ options:
     description:
       - How the boot configuration is changed.
       - V(auto) uses V(kdumpctl) when O(value=default), else V(grubby) when the C(grubby)
-        binary exists, else V(grub_dropin) when C(/etc/default/grub.d) or C(update-grub) or
-        C(grub-mkconfig) exists.
+        binary exists, else V(grub_dropin) when C(update-grub) or C(grub-mkconfig) exists (the rule
+        M(kdump.fleet.kdump_info) reports as C(backend.bootloader)).
       - V(grubby) runs C(grubby --update-kernel) (RHEL, CentOS, Rocky, Alma, Fedora); on
         s390x C(zipl) is run afterwards.
       - V(grub_dropin) writes O(dropin_path), which removes every C(crashkernel=) word from
@@ -85,8 +91,13 @@ options:
     default: ALL
   dropin_path:
     description:
-      - The drop-in the V(grub_dropin) backend manages. It must end in C(.cfg) and should
-        sort after every other file in C(/etc/default/grub.d) so that it wins.
+      - The drop-in the V(grub_dropin) backend manages. It must be a file directly in
+        C(/etc/default/grub.d) whose name has only letters, digits, C(.), C(_) and C(-), ends in
+        C(.cfg) and does not start with C(-) or C(.); a symbolic link there is not replaced.
+      - It must sort (by bytes, as C(/bin/sh) sorts the glob) after every drop-in on the host that
+        assigns C(GRUB_CMDLINE_LINUX) or C(GRUB_CMDLINE_LINUX_DEFAULT), such as kdump-tools'
+        C(kdump-tools.cfg); otherwise that file would override ours and the run is refused, naming it,
+        before anything is written.
       - Defaults to C(/etc/default/grub.d/zz-kdump-fleet.cfg).
       - An existing file there that does not carry this module's header is backed up first.
       - Ignored, with a warning, by the other backends.
@@ -181,12 +192,12 @@ effective_bytes:
   type: int
   sample: 268435456
 memory_bytes:
-  description: Memory used to evaluate ranges, see RV(memory_source).
+  description: Memory used to evaluate ranges, see RV(memory_source); null when unknown.
   returned: always
   type: int
   sample: 2147074048
 memory_source:
-  description: Where RV(memory_bytes) came from, V(iomem) (System RAM) or V(meminfo) (MemTotal).
+  description: Where RV(memory_bytes) came from, V(iomem) (System RAM) or V(meminfo) (MemTotal); null when unknown.
   returned: always
   type: str
   sample: iomem
@@ -207,19 +218,38 @@ dropin_path:
   type: str
   sample: /etc/default/grub.d/zz-kdump-fleet.cfg
 backup_file:
-  description: Backup of a foreign file that was at O(dropin_path).
+  description: Backup of a foreign file that was at O(dropin_path), also when the run then failed.
   returned: when a backup was made
   type: str
   sample: /etc/default/grub.d/zz-kdump-fleet.cfg.1234.2024-11-22@13:30:00~
+error_kind:
+  description:
+    - Why the run failed, for callers to branch on instead of matching RV(msg).
+    - V(invalid_value) - O(value) is missing or not crashkernel syntax (also 16E or more, or C(auto)).
+    - V(not_reservable) - O(value) (or what C(kdumpctl get-default-crashkernel) prints) reserves
+      nothing on this host's memory.
+    - V(invalid_option) - options that do not go together (O(backend), O(kernel), O(value=default)).
+    - V(unsafe_dropin_path) - O(dropin_path) refused (place, name, a link, or a later drop-in overrides it).
+    - V(no_bootloader) - no supported boot loader tool, or a GRUB that does not read the drop-ins.
+    - V(memory_unknown) - neither C(/proc/iomem) nor C(/proc/meminfo) gave the memory size.
+    - V(command_failed) - grubby, kdumpctl, update-grub, grub-mkconfig or zipl failed, or printed
+      something unusable.
+    - V(not_applied) - the change was made but the boot configuration does not show it (the drop-in is
+      then put back).
+  returned: on failure
+  type: str
+  sample: not_reservable
 """
 
 import os
 import platform
+import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
     CrashkernelError,
+    NotReservable,
     find_in_cmdline,
     parse,
     recommended,
@@ -238,6 +268,14 @@ from ansible_collections.kdump.fleet.plugins.module_utils._grubby import (
     remove_argv,
     update_argvs,
 )
+from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import (
+    choose_bootloader,
+    memory_figure,
+    parse_iomem,
+    parse_meminfo,
+    summarize_iomem,
+    system_ram_regions,
+)
 
 # Host paths; unit tests point these at a tmp_path tree.
 PROC_DIR = "/proc"
@@ -245,12 +283,19 @@ SYS_DIR = "/sys"
 ETC_DEFAULT_DIR = "/etc/default"
 DEFAULT_DROPIN_NAME = "zz-kdump-fleet.cfg"
 
+# A drop-in name grub-mkconfig's `for x in grub.d/*.cfg` picks up and that is safe in a shell
+# word: no leading '-' (an option to the tools that see it) or '.' (the glob skips it).
+_DROPIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\.cfg")
+# An assignment to either GRUB command line variable in a sourced drop-in (comments aside).
+_CMDLINE_ASSIGNMENT = re.compile(r"(?:^|[\s;&|(])(?:export\s+|readonly\s+)?GRUB_CMDLINE_LINUX(?:_DEFAULT)?=")
+
 
 class CrashkernelModuleError(Exception):
-    """A failure to report with fail_json; ``details`` holds rc/stdout/stderr."""
+    """A failure to report with fail_json; ``kind`` becomes error_kind, ``details`` holds rc/stdout/stderr."""
 
-    def __init__(self, msg, **details):
+    def __init__(self, msg, kind="command_failed", **details):
         super().__init__(msg)
+        self.kind = kind
         self.details = details
 
 
@@ -276,23 +321,9 @@ def _entry_report(entry, crashkernel):
     return {"index": entry.index, "kernel": entry.kernel, "crashkernel": crashkernel}
 
 
-def _system_ram_bytes(iomem_text):
-    total = 0
-    for line in (iomem_text or "").splitlines():
-        span, sep, name = line.partition(" : ")
-        if sep and name.strip() == "System RAM":
-            start, dash, end = span.strip().partition("-")
-            # Without root every address reads 0: such a region says nothing.
-            if dash and int(end, 16) > int(start, 16):
-                total += int(end, 16) - int(start, 16) + 1
-    return total
-
-
-def _memtotal_bytes(meminfo_text):
-    for line in (meminfo_text or "").splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) * 1024
-    return 0
+def _sets_cmdline(text):
+    """Whether a drop-in's shell text assigns GRUB_CMDLINE_LINUX or GRUB_CMDLINE_LINUX_DEFAULT."""
+    return any(_CMDLINE_ASSIGNMENT.search(line) for line in text.splitlines() if not line.lstrip().startswith("#"))
 
 
 class CrashkernelTask:
@@ -309,11 +340,13 @@ class CrashkernelTask:
     # -- host facts ---------------------------------------------------------
 
     def read_memory(self):
+        """(memory figure, System RAM regions or None): see _host_facts.memory_figure."""
         # Root sees real addresses in /proc/iomem; others see zeros and get MemTotal.
-        ram = _system_ram_bytes(_read(os.path.join(PROC_DIR, "iomem")))
-        if ram > 0:
-            return ram, "iomem"
-        return _memtotal_bytes(_read(os.path.join(PROC_DIR, "meminfo"))), "meminfo"
+        iomem_text = _read(os.path.join(PROC_DIR, "iomem")) or ""
+        meminfo = parse_meminfo(_read(os.path.join(PROC_DIR, "meminfo")) or "")
+        memory = memory_figure(summarize_iomem(iomem_text), meminfo)
+        regions = system_ram_regions(parse_iomem(iomem_text)) if memory["source"] == "iomem" else None
+        return memory, regions
 
     def read_reserved(self):
         text = _read(os.path.join(SYS_DIR, "kernel", "kexec_crash_size"))
@@ -329,6 +362,7 @@ class CrashkernelTask:
         if rc != 0:
             raise CrashkernelModuleError(
                 "{0} failed (rc={1}): {2}".format(what, rc, (err or out).strip()),
+                kind="command_failed",
                 rc=rc,
                 stdout=out,
                 stderr=err,
@@ -345,14 +379,36 @@ class CrashkernelTask:
         value = self.params["value"]
         if value is None or not value.strip():
             raise CrashkernelModuleError(
-                "value is required with state=present: a crashkernel size such as 256M, 'recommended' or 'default'"
+                "value is required with state=present: a crashkernel size such as 256M, 'recommended' or 'default'",
+                kind="invalid_value",
             )
         keyword = value.strip().lower()
         if keyword == "recommended":
+            self.need_memory(memory_bytes)
             return "value", parse(recommended(memory_bytes, platform.machine()))
         if keyword == "default":
             return "default", None
         return "value", parse(value)
+
+    @staticmethod
+    def need_memory(memory_bytes):
+        if not memory_bytes:
+            raise CrashkernelModuleError(
+                "the host's memory size is unknown (neither the System RAM of {0}/iomem nor MemTotal of "
+                "{0}/meminfo could be read), so the value cannot be checked against it; nothing was changed".format(
+                    PROC_DIR
+                ),
+                kind="memory_unknown",
+            )
+
+    def check_reservable(self, wanted, memory, regions, source=None):
+        """Refuse, before anything changes, a value that reserves nothing on this host's memory."""
+        self.need_memory(memory["bytes"])
+        try:
+            return wanted.reservation(memory["bytes"], regions)
+        except NotReservable as exc:
+            note = "" if memory["source"] == "iomem" else " (RAM from MemTotal: /proc/iomem was not readable)"
+            raise NotReservable("{0}{1}{2}; nothing was changed".format(source or "", exc, note)) from None
 
     def choose_backend(self, kind):
         backend = self.params["backend"]
@@ -360,27 +416,25 @@ class CrashkernelTask:
             if backend not in ("auto", "kdumpctl"):
                 raise CrashkernelModuleError(
                     "value=default runs 'kdumpctl reset-crashkernel'; use backend=auto or backend=kdumpctl "
-                    "(backend={0} given)".format(backend)
+                    "(backend={0} given)".format(backend),
+                    kind="invalid_option",
                 )
             return "kdumpctl"
         if backend == "kdumpctl":
             raise CrashkernelModuleError(
-                "backend=kdumpctl only supports value=default; use backend=grubby for a size or for state=absent"
+                "backend=kdumpctl only supports value=default; use backend=grubby for a size or for state=absent",
+                kind="invalid_option",
             )
         if backend != "auto":
             return backend
-        if self.module.get_bin_path("grubby"):
-            return "grubby"
-        if (
-            os.path.isdir(os.path.join(ETC_DEFAULT_DIR, "grub.d"))
-            or self.module.get_bin_path("update-grub")
-            or self.module.get_bin_path("grub-mkconfig")
-        ):
-            return "grub_dropin"
-        raise CrashkernelModuleError(
-            "no supported boot loader tool found: need grubby (RHEL family) or GRUB with "
-            "/etc/default/grub.d, update-grub or grub-mkconfig (Debian/Ubuntu); set backend explicitly"
-        )
+        found = choose_bootloader(lambda name: bool(self.module.get_bin_path(name)))
+        if found == "none":
+            raise CrashkernelModuleError(
+                "no supported boot loader tool found: need grubby (RHEL family) or update-grub or grub-mkconfig "
+                "(Debian/Ubuntu GRUB); set backend explicitly; nothing was changed",
+                kind="no_bootloader",
+            )
+        return found
 
     def validate_options(self, backend):
         kernel = self.params["kernel"]
@@ -388,23 +442,65 @@ class CrashkernelTask:
             kernel in ("ALL", "DEFAULT") or kernel.isdigit() or kernel.startswith("/")
         ):
             raise CrashkernelModuleError(
-                "kernel={0!r} is not ALL, DEFAULT, an entry index or an absolute kernel path".format(kernel)
+                "kernel={0!r} is not ALL, DEFAULT, an entry index or an absolute kernel path".format(kernel),
+                kind="invalid_option",
             )
         if backend == "grub_dropin" and kernel != "ALL":
             raise CrashkernelModuleError(
                 "kernel={0} cannot be honoured by the grub_dropin backend: the GRUB drop-in applies to every "
-                "kernel GRUB lists; leave kernel at ALL (or use backend=grubby where grubby exists)".format(kernel)
+                "kernel GRUB lists; leave kernel at ALL (or use backend=grubby where grubby exists)".format(kernel),
+                kind="invalid_option",
             )
         # Options a mixed fleet may pass everywhere are ignored with a warning rather than failed.
         if self.params["state"] == "absent" and self.params["value"]:
             self.module.warn("value={0} is ignored with state=absent".format(self.params["value"]))
         if backend != "grub_dropin" and self.dropin_path_given:
             self.module.warn("dropin_path is ignored by the {0} backend".format(backend))
-        if backend == "grub_dropin" and not self.params["dropin_path"].endswith(".cfg"):
+        if backend == "grub_dropin":
+            self.check_dropin_path(self.params["dropin_path"])
+
+    def check_dropin_path(self, path):
+        """Refuse a drop-in path that GRUB would not read, that is unsafe, or that a later drop-in overrides."""
+        grub_d = os.path.join(ETC_DEFAULT_DIR, "grub.d")
+        directory, name = os.path.split(path)
+        if directory != grub_d or not _DROPIN_NAME.fullmatch(name):
             raise CrashkernelModuleError(
-                "dropin_path={0} must end in .cfg: grub-mkconfig only reads grub.d/*.cfg".format(
-                    self.params["dropin_path"]
-                )
+                "dropin_path={0!r} is refused: it must be a file directly in {1} with a name of letters, digits, "
+                "'.', '_' and '-' ending in .cfg, not starting with '-' or '.' (grub-mkconfig sources {1}/*.cfg "
+                "with /bin/sh and nothing else), e.g. {1}/{2}; nothing was changed".format(
+                    path, grub_d, DEFAULT_DROPIN_NAME
+                ),
+                kind="unsafe_dropin_path",
+            )
+        if os.path.islink(path) or (os.path.lexists(path) and not os.path.isfile(path)):
+            raise CrashkernelModuleError(
+                "dropin_path={0} is a symbolic link or not a regular file; it is not replaced (writing through a "
+                "link changes another file); remove it or pick another name; nothing was changed".format(path),
+                kind="unsafe_dropin_path",
+            )
+        try:
+            others = sorted(os.listdir(grub_d))
+        except OSError:
+            others = []  # no grub.d yet: nothing can override the drop-in
+        # /bin/sh (dash on Debian and Ubuntu) sorts the glob by bytes, as Python compares str.
+        for other in others:
+            if other <= name or other.startswith(".") or not other.endswith(".cfg"):
+                continue
+            other_path = os.path.join(grub_d, other)
+            text = _read(other_path)
+            if text is None and os.path.isfile(other_path):
+                reason = "cannot be read, so it may set GRUB_CMDLINE_LINUX*"
+            elif text is not None and _sets_cmdline(text):
+                reason = "sets GRUB_CMDLINE_LINUX or GRUB_CMDLINE_LINUX_DEFAULT"
+            else:
+                continue
+            raise CrashkernelModuleError(
+                "dropin_path={0} sorts before {1}, which {2}: grub-mkconfig sources {3}/*.cfg in name order and "
+                "the last assignment wins, so it would override ours; name the drop-in so that it sorts after "
+                "{4} (e.g. zzz-kdump-fleet.cfg) or remove that setting; nothing was changed".format(
+                    path, other_path, reason, grub_d, other
+                ),
+                kind="unsafe_dropin_path",
             )
 
     # -- grubby / kdumpctl ----------------------------------------------------------
@@ -413,7 +509,9 @@ class CrashkernelTask:
         kernel = self.params["kernel"]
         entries = parse_info(self.run(info_argv(grubby, kernel), "grubby --info=" + kernel))
         if not entries:
-            raise CrashkernelModuleError("grubby --info={0} listed no boot entries".format(kernel))
+            raise CrashkernelModuleError(
+                "grubby --info={0} listed no boot entries".format(kernel), kind="command_failed"
+            )
         return entries
 
     def apply_grubby(self, wanted, use_kdumpctl):
@@ -429,8 +527,10 @@ class CrashkernelTask:
             except CrashkernelError as exc:
                 raise CrashkernelModuleError(
                     "kdumpctl get-default-crashkernel printed {0!r}, which is not a crashkernel value ({1}); "
-                    "set value to a size instead of 'default'".format(default.strip(), exc)
+                    "set value to a size instead of 'default'".format(default.strip(), exc),
+                    kind="command_failed",
                 ) from exc
+            self.check_reservable(wanted, self.memory, self.regions, "kdumpctl get-default-crashkernel: ")
         want = wanted.render() if wanted is not None else None
         entries = self.grubby_entries(grubby)
         changed = any(_canonical(entry.crashkernel) != want for entry in entries)
@@ -452,7 +552,8 @@ class CrashkernelTask:
                 raise CrashkernelModuleError(
                     "after the change grubby still lists crashkernel values {0}, wanted {1}".format(
                         sorted({str(entry.crashkernel) for entry in after_entries}), want
-                    )
+                    ),
+                    kind="not_applied",
                 )
             report = [_entry_report(entry, _canonical(entry.crashkernel)) for entry in after_entries]
         else:
@@ -493,6 +594,17 @@ class CrashkernelTask:
         else:
             self.write_dropin(path, old_text, None)
 
+    def undo_dropin(self, path, old_text, argv):
+        """Put back a drop-in that did not take effect and rebuild grub.cfg; the text to add to the message."""
+        if argv is None:  # nothing was written by this run
+            return ""
+        self.restore_dropin(path, old_text)
+        try:
+            self.run(argv, " ".join(argv))
+        except CrashkernelModuleError as exc:
+            return "; {0} was put back as it was, but regenerating grub.cfg again failed: {1}".format(path, exc)
+        return "; {0} was put back as it was and grub.cfg regenerated".format(path)
+
     def check_dropins_are_read(self):
         """Refuse a GRUB whose grub-mkconfig would never read the drop-in (upstream, Fedora, Arch)."""
         mkconfig = self.module.get_bin_path("grub-mkconfig") or self.module.get_bin_path("grub2-mkconfig")
@@ -503,7 +615,8 @@ class CrashkernelTask:
             raise CrashkernelModuleError(
                 "{0} does not read {1}/grub.d/*.cfg (only Debian's and Ubuntu's GRUB does), so a drop-in would "
                 "never reach the boot config; use backend=grubby where grubby exists, or have {2} source "
-                "{1}/grub.d/*.cfg; nothing was changed".format(mkconfig, ETC_DEFAULT_DIR, default_grub)
+                "{1}/grub.d/*.cfg; nothing was changed".format(mkconfig, ETC_DEFAULT_DIR, default_grub),
+                kind="no_bootloader",
             )
 
     def apply_dropin(self, wanted):
@@ -515,17 +628,19 @@ class CrashkernelTask:
         new_text = render_dropin(want)
         changed = old_text != new_text
         result = {"changed": changed, "before": before, "regenerated": False, "dropin_path": path}
+        argv = None
         if changed and not self.check_mode:
             argv = regenerate_argv(self.module.get_bin_path, os.path.exists)
             if argv is None:
                 raise CrashkernelModuleError(
                     "found neither update-grub nor grub-mkconfig to regenerate grub.cfg; {0} was not written".format(
                         path
-                    )
+                    ),
+                    kind="no_bootloader",
                 )
             backup = self.write_dropin(path, new_text, old_text)
-            if backup:
-                result["backup_file"] = backup
+            extra = {"backup_file": backup} if backup else {}
+            result.update(extra)
             try:
                 self.run(argv, " ".join(argv))
             except CrashkernelModuleError as exc:
@@ -533,7 +648,9 @@ class CrashkernelTask:
                 # never regenerate grub.cfg, so the boot config would stay without the new value.
                 self.restore_dropin(path, old_text)
                 raise CrashkernelModuleError(
-                    "{0}; {1} was put back as it was, so the next run tries again".format(exc, path), **exc.details
+                    "{0}; {1} was put back as it was, so the next run tries again".format(exc, path),
+                    kind=exc.kind,
+                    **dict(exc.details, **extra),
                 ) from exc
             result["regenerated"] = True
         result["after"] = want if (changed and self.check_mode) else self.effective()
@@ -547,7 +664,11 @@ class CrashkernelTask:
             if self.check_mode:
                 self.module.warn(message)
             else:
-                raise CrashkernelModuleError(message)
+                raise CrashkernelModuleError(
+                    message + self.undo_dropin(path, old_text, argv),
+                    kind="not_applied",
+                    **({"backup_file": result["backup_file"]} if "backup_file" in result else {}),
+                )
         file_diff = {
             "before_header": path,
             "after_header": path,
@@ -559,8 +680,12 @@ class CrashkernelTask:
     # -- entry point -----------------------------------------------------------------------
 
     def execute(self):
-        memory_bytes, memory_source = self.read_memory()
+        self.memory, self.regions = self.read_memory()
+        memory_bytes, memory_source = self.memory["bytes"], self.memory["source"]
         kind, wanted = self.wanted(memory_bytes)
+        if wanted is not None:
+            # A value that reserves nothing here is refused before any command runs (check mode too).
+            self.check_reservable(wanted, self.memory, self.regions)
         backend = self.choose_backend(kind)
         self.validate_options(backend)
         cmdline = _canonical(find_in_cmdline(_read(os.path.join(PROC_DIR, "cmdline")) or ""))
@@ -572,7 +697,7 @@ class CrashkernelTask:
 
         after = result["after"]
         try:
-            effective_bytes = parse(after).size_for(memory_bytes) if after is not None else 0
+            effective_bytes = parse(after).size_for(memory_bytes or 0) if after is not None else 0
         except CrashkernelError:
             effective_bytes = None
         result.update(
@@ -608,10 +733,12 @@ def main():
     )
     try:
         result = CrashkernelTask(module).execute()
+    except NotReservable as exc:
+        module.fail_json(msg=str(exc), error_kind="not_reservable")
     except CrashkernelError as exc:
-        module.fail_json(msg="invalid value: {0}".format(exc))
+        module.fail_json(msg="invalid value: {0}".format(exc), error_kind="invalid_value")
     except CrashkernelModuleError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
+        module.fail_json(msg=str(exc), error_kind=exc.kind, **exc.details)
     module.exit_json(**result)
 
 

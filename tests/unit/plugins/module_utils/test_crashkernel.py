@@ -8,6 +8,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
     Crashkernel,
     CrashkernelError,
     MemoryRange,
+    NotReservable,
     find_in_cmdline,
     format_size,
     parse,
@@ -127,13 +128,16 @@ def test_crashkernel_error_is_a_value_error():
     ("memory", "expected"),
     [
         (512 * M, 0),  # below the first range: nothing reserved
-        (G - 1, 0),
+        (G - 128 * M, 0),
+        (G - 1, 192 * M),  # the kernel rounds RAM up to 128M before comparing
         (G, 192 * M),  # start is inclusive
         (2 * G, 192 * M),
-        (4 * G - 1, 192 * M),  # end is exclusive
+        (4 * G - 128 * M, 192 * M),
+        (4 * G - 1, 256 * M),  # end is exclusive, after rounding
         (4 * G, 256 * M),
         (24 * G, 256 * M),
-        (64 * G - 1, 256 * M),
+        (64 * G - 128 * M, 256 * M),
+        (64 * G - 1, 512 * M),
         (64 * G, 512 * M),
         (4 * T, 512 * M),  # open end
     ],
@@ -170,13 +174,16 @@ def test_size_for_is_zero_when_the_reservation_does_not_fit_in_memory():
         ("1T", T),
         ("0x1000", 4096),
         ("0X10M", 16 * M),
+        ("2p", 2 << 50),  # memparse also takes P and E
+        ("15E", 15 << 60),
+        ("0xffffffffffffffff", (1 << 64) - 1),  # the largest unsigned long long
     ],
 )
 def test_parse_size(text, expected):
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "M", "12P", "1.5G", "-1G", "012", "0x", "1 G"])
+@pytest.mark.parametrize("text", ["", "M", "12Q", "1.5G", "-1G", "012", "0x", "1 G", "1G\n1G"])
 def test_parse_size_rejects(text):
     with pytest.raises(CrashkernelError, match="invalid size"):
         parse_size(text)
@@ -197,9 +204,10 @@ def test_format_size_uses_the_largest_exact_unit(nbytes, text):
         (512 * M, "x86_64", "192M"),  # below the table: smallest entry
         (G, "x86_64", "192M"),
         (2 * G, "x86_64", "192M"),
-        (4 * G - 1, "x86_64", "192M"),
+        (4 * G - 128 * M, "x86_64", "192M"),
+        (4 * G - 1, "x86_64", "256M"),  # a 4G host reads a little under 4G; the kernel rounds it up
         (4 * G, "x86_64", "256M"),
-        (64 * G - 1, "x86_64", "256M"),
+        (64 * G - 128 * M, "x86_64", "256M"),
         (64 * G, "x86_64", "512M"),
         (2 * T, "x86_64", "512M"),
         (2 * G, "amd64", "192M"),
@@ -262,3 +270,73 @@ def test_ubuntu_26_04_default_range_from_a_real_cmdline(load_fixture):
     assert parsed.render() == "2G-4G:320M,4G-32G:512M,32G-64G:1G,64G-128G:2G,128G-:4G"
     assert parsed.size_for(3 * G) == 320 * M
     assert parsed.size_for(G) == 0
+
+
+# -- reservation(): values that reserve nothing on a host (issue 12 class 4) ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "memory", "regions", "message"),
+    [
+        ("1G-4G:0", 2 * G, None, "value=1G-4G:0 reserves 0 bytes on this host (RAM 2 GiB): the matching range"),
+        ("4G-:256M", 2 * G, None, "(RAM 2 GiB): no range covers it (the kernel compares the ranges with RAM"),
+        ("1G-2G:128M,4G-8G:256M", 3 * G, None, "(RAM 3 GiB): no range covers it"),
+        ("0-1G:4G,1G-:128M", 2 * G, None, "the range 0-1G:4G asks for 4G, not below RAM"),
+        ("2G", 2 * G, None, "value=2G reserves 0 bytes on this host (RAM 2 GiB): 2G is not below RAM"),
+        ("1G-:1950M", 1930 * M, None, "(RAM 1.9 GiB): 1950M is not below RAM"),  # below rounded RAM, not RAM
+        ("3G,high", 2 * G, None, "3G is not below RAM"),
+        ("1G,high 1G,low", 2 * G, None, "1G,high plus 1G,low is not below RAM"),
+        ("512M,high 4G,low", 24 * G, None, "the ,low area 4G must fit below 4G"),
+        ("256M@3G", 2 * G, [(0, 2 * G - 1)], "256M at @3G is not inside one System RAM region"),
+        ("256M@3968M", 24 * G, [(0x100000, 0xBFFFFFFF), (4 * G, 25 * G - 1)], "not inside one System RAM"),
+        ("512M", 300 * M, None, "(RAM 300 MiB): 512M is not below RAM"),
+    ],
+)
+def test_reservation_refuses_what_the_kernel_would_not_reserve(text, memory, regions, message):
+    value = parse(text)
+    with pytest.raises(NotReservable) as raised:
+        value.reservation(memory, regions)
+    assert message in str(raised.value)
+    assert value.size_for(memory) == 0 or regions is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "memory", "regions", "expected"),
+    [
+        ("256M@16M", 2 * G, [(0, 2 * G - 1)], 256 * M),
+        ("64M@0", 2 * G, [(G, 2 * G - 1)], 64 * M),  # @0: the kernel chooses, like no offset
+        ("256M@30G", 24 * G, None, 256 * M),  # without the layout the offset is not checked
+        ("256M@5G", 24 * G, [(0x100000, 0xBFFFFFFF), (4 * G, 25 * G - 1)], 256 * M),
+        ("0-2G:0,2G-:256M", 24 * G, None, 256 * M),  # a 0 in a range that does not match is fine
+        ("512M,high 128M,low", 2 * G, None, 640 * M),
+    ],
+)
+def test_reservation_of_values_that_fit(text, memory, regions, expected):
+    assert parse(text).reservation(memory, regions) == expected
+
+
+def test_not_reservable_is_a_crashkernel_error():
+    assert issubclass(NotReservable, CrashkernelError)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("16E", "crashkernel size '16E' in '16E' is past the kernel's limit of 16E - 1 bytes"),  # wraps to 0
+        ("17179869184G", "crashkernel size '17179869184G' in '17179869184G' is past the kernel's limit"),
+        ("1G-16E:256M", "crashkernel range end '16E' in '1G-16E:256M' is past"),
+        ("99999999999999999999-:256M", "crashkernel range start '99999999999999999999' in"),
+        ("256M@16E", "crashkernel offset '16E' in '256M@16E' is past"),
+        ("16E,high", "crashkernel size '16E' in '16E,high' is past"),
+    ],
+)
+def test_sizes_past_the_kernels_parser_range_are_refused(text, message):
+    with pytest.raises(CrashkernelError) as raised:
+        parse(text)
+    assert str(raised.value).startswith(message)
+
+
+def test_p_and_e_suffixes_parse_and_render():
+    assert parse("1G-2P:256M,2P-:1G").render() == "1G-2P:256M,2P-:1G"
+    assert parse("1e-:1g").render() == "1E-:1G"
+    assert format_size(1 << 50) == "1P"

@@ -353,3 +353,52 @@ def test_find_dumps_sees_kdump_tools_compressed_and_copied_dumps():
         "dump.202611221330.xz",
         "vmcore.202611221330",
     ]
+
+
+# --- memory_figure / system_ram_regions / choose_bootloader (one rule for every module) ----
+
+
+def test_memory_figure_prefers_system_ram_of_iomem():
+    summary = hf.summarize_iomem(load_fixture("proc", CONTROLLER + "/iomem"))
+    meminfo = hf.parse_meminfo(load_fixture("proc", CONTROLLER + "/meminfo"))
+    assert hf.memory_figure(summary, meminfo) == {"bytes": 0x9EC00 + 0xBFF00000 + 0x540000000, "source": "iomem"}
+
+
+def test_memory_figure_falls_back_to_memtotal_when_iomem_is_masked():
+    summary = hf.summarize_iomem(load_fixture("proc", CONTROLLER + "/iomem.nonroot"))
+    meminfo = hf.parse_meminfo(load_fixture("proc", CONTROLLER + "/meminfo"))
+    assert hf.memory_figure(summary, meminfo) == {"bytes": 24684092 * 1024, "source": "meminfo"}
+
+
+@pytest.mark.parametrize("summary", [None, {}, hf.summarize_iomem("")])
+def test_memory_figure_unknown(summary):
+    assert hf.memory_figure(summary, None) == {"bytes": None, "source": None}
+    assert hf.memory_figure(summary, {}) == {"bytes": None, "source": None}
+
+
+def test_system_ram_regions_are_the_outermost_ones():
+    regions = hf.parse_iomem(load_fixture("proc", CONTROLLER + "/iomem"))
+    assert hf.system_ram_regions(regions) == [(0x1000, 0x9FBFF), (0x100000, 0xBFFFFFFF), (0x100000000, 0x63FFFFFFF)]
+    assert hf.system_ram_regions(hf.parse_iomem(load_fixture("proc", CONTROLLER + "/iomem.nonroot"))) == []
+
+
+@pytest.mark.parametrize(
+    ("tools", "bootloader"),
+    [
+        ({"grubby", "grub2-mkconfig"}, "grubby"),  # RHEL family
+        ({"grubby", "update-grub"}, "grubby"),
+        ({"update-grub", "grub-mkconfig"}, "grub_dropin"),  # Debian, Ubuntu
+        ({"grub-mkconfig"}, "grub_dropin"),  # upstream GRUB; the module then checks the drop-in loop
+        ({"grub2-mkconfig"}, "none"),  # no grubby, no Debian GRUB: not a supported combination
+        (set(), "none"),  # e.g. systemd-boot with kdump-tools' grub.d/kdump-tools.cfg left over
+    ],
+)
+def test_choose_bootloader(tools, bootloader):
+    asked = []
+
+    def has_tool(name):
+        asked.append(name)
+        return name in tools
+
+    assert hf.choose_bootloader(has_tool) == bootloader
+    assert set(asked) <= {"grubby", "update-grub", "grub-mkconfig"}

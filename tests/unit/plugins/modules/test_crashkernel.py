@@ -257,15 +257,53 @@ def test_high_low_pair_is_written_and_read_back(host, run_module):
     assert result["effective_bytes"] == 640 * M
 
 
-def test_dropin_that_is_overridden_by_a_later_file_fails(host, run_module):
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_a_later_dropin_that_sets_the_cmdline_is_refused_before_writing(host, run_module, check_mode):
     host.debian()
-    (host.etc_default / "grub.d" / "zzz-local.cfg").write_text(
-        'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT crashkernel=1G"\n'
-    )
+    later = host.etc_default / "grub.d" / "zzz-local.cfg"
+    later.write_text('GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT crashkernel=1G"\n')
+    result = run(run_module, {"value": "256M"}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert result["error_kind"] == "unsafe_dropin_path"
+    assert f"zz-kdump-fleet.cfg sorts before {later}, which sets GRUB_CMDLINE_LINUX" in result["msg"]
+    assert "nothing was changed" in result["msg"]
+    assert not host.dropin.exists()
+    assert host.commands.calls == []
+
+
+def test_a_later_dropin_that_overrides_in_a_way_not_seen_is_undone(host, run_module):
+    # An assignment inside eval is not recognised beforehand; the check after writing catches it,
+    # puts the drop-in back and regenerates grub.cfg again.
+    host.debian()
+    (host.etc_default / "grub.d" / "zzz-eval.cfg").write_text("eval 'GRUB_CMDLINE_LINUX_DEFAULT=crashkernel=1G'\n")
     result = run(run_module, {"value": "256M"})
     assert result["failed"] is True
-    assert "overrides it" in result["msg"]
-    assert "zz-kdump-fleet.cfg sets 256M" in result["msg"]
+    assert result["error_kind"] == "not_applied"
+    assert "zz-kdump-fleet.cfg sets 256M" in result["msg"] and "overrides it" in result["msg"]
+    assert "was put back as it was and grub.cfg regenerated" in result["msg"]
+    assert not host.dropin.exists()
+    assert host.argvs("update-grub") == [[UPDATE_GRUB], [UPDATE_GRUB]]
+
+
+def test_a_later_dropin_that_leaves_the_cmdline_alone_is_fine(host, run_module):
+    host.debian()
+    (host.etc_default / "grub.d" / "zzz-timeout.cfg").write_text("# GRUB_CMDLINE_LINUX=x\nGRUB_TIMEOUT=1\n")
+    result = run(run_module, {"value": "256M"})
+    assert "failed" not in result, result.get("msg")
+    assert result["after"] == "256M"
+
+
+def test_backup_file_is_returned_when_the_regeneration_then_fails(host, run_module):
+    host.debian()
+    foreign = 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT"\n'
+    host.dropin.write_text(foreign)
+    host.fail["update-grub"] = (1, "", "grub-mkconfig: syntax error")
+    result = run(run_module, {"value": "256M"})
+    assert result["failed"] is True
+    assert result["error_kind"] == "command_failed"
+    with open(result["backup_file"]) as handle:
+        assert handle.read() == foreign
+    assert host.dropin.read_text() == foreign  # put back as it was
 
 
 def test_foreign_file_at_dropin_path_is_backed_up(host, run_module):
@@ -348,6 +386,16 @@ def test_an_unparsable_distro_default_is_blamed_on_kdumpctl(host, run_module):
     ("args", "message"),
     [
         ({"value": "1G-4G:25X"}, "invalid value: invalid crashkernel size '25X' in '1G-4G:25X'"),
+        ({"value": "17E"}, "invalid value: crashkernel size '17E' in '17E' is past the kernel's limit of 16E - 1"),
+        (
+            {"value": "1G-16E:256M"},
+            "invalid value: crashkernel range end '16E' in '1G-16E:256M' is past the kernel's limit",
+        ),
+        (
+            {"value": "0x10000000000000000"},
+            "invalid value: crashkernel size '0x10000000000000000' in '0x10000000000000000' is past",
+        ),
+        ({"value": "256M@20000P"}, "invalid value: crashkernel offset '20000P' in '256M@20000P' is past"),
         ({"value": "128M,low"}, "invalid value: crashkernel ',low' in '128M,low' needs a ',high' part"),
         ({"value": "auto"}, "invalid value: crashkernel 'auto' in 'auto' only worked on RHEL 7/8 kernels"),
         ({}, "value is required with state=present"),
@@ -355,7 +403,7 @@ def test_an_unparsable_distro_default_is_blamed_on_kdumpctl(host, run_module):
         ({"value": "default", "backend": "grub_dropin"}, "value=default runs 'kdumpctl reset-crashkernel'"),
         (
             {"value": "256M", "backend": "grub_dropin", "dropin_path": "zz-kdump"},
-            "dropin_path=zz-kdump must end in .cfg",
+            "dropin_path='zz-kdump' is refused: it must be a file directly in",
         ),
         ({"value": "256M", "backend": "grubby", "kernel": "vmlinuz"}, "kernel='vmlinuz' is not ALL, DEFAULT"),
         (
@@ -370,6 +418,9 @@ def test_invalid_input_fails_before_any_command_or_write(host, run_module, args,
     result = run(run_module, args)
     assert result["failed"] is True
     assert result["msg"].startswith(message)
+    expected_kind = {"invalid value": "invalid_value", "value is required": "invalid_value", "dropin_path": None}
+    kind = next((k for prefix, k in expected_kind.items() if message.startswith(prefix)), "invalid_option")
+    assert result["error_kind"] == (kind or "unsafe_dropin_path")
     assert host.commands.calls == []
     assert not host.dropin.exists()
 
@@ -378,7 +429,18 @@ def test_auto_backend_needs_a_boot_loader_tool(host, run_module):
     (host.etc_default / "grub.d").rmdir()
     result = run(run_module, {"value": "256M"})
     assert result["failed"] is True
+    assert result["error_kind"] == "no_bootloader"
     assert "no supported boot loader tool found" in result["msg"]
+
+
+def test_a_grub_d_directory_alone_is_no_boot_loader(host, run_module):
+    # kdump-tools installs grub.d/kdump-tools.cfg whatever the boot loader; without a tool that
+    # regenerates grub.cfg nothing would read it (the same rule as kdump_info's backend.bootloader).
+    host.debian()
+    host.bins = {}
+    result = run(run_module, {"value": "256M"}, check_mode=True)
+    assert result["error_kind"] == "no_bootloader"
+    assert not host.dropin.exists()
 
 
 # -- grubby (RHEL family) ------------------------------------------------------------
@@ -571,6 +633,7 @@ def test_a_grub_that_never_reads_dropins_is_refused_before_anything_changes(host
     host.bins["grub-mkconfig"] = host.mkconfig(NO_DROPIN_MKCONFIG)
     result = run(run_module, {"value": "256M"}, check_mode=check_mode)
     assert result["failed"] is True
+    assert result["error_kind"] == "no_bootloader"
     assert "does not read" in result["msg"] and "grub.d/*.cfg" in result["msg"]
     assert "nothing was changed" in result["msg"]
     assert not host.dropin.exists()
@@ -588,3 +651,206 @@ def test_dropins_sourced_by_etc_default_grub_itself_are_accepted(host, run_modul
     result = run(run_module, {"value": "256M"})
     assert result["changed"] is True
     assert host.dropin.exists()
+
+
+# -- values that reserve nothing on this host (issue 12 class 4) ---------------------------
+
+
+def small_host(host, ram_end=0x7FFFFFFF):
+    """A 2 GiB host: one System RAM region from 0 (root view of /proc/iomem)."""
+    (host.proc / "iomem").write_text(
+        f"00000000-{ram_end:08x} : System RAM\n  01000000-01ffffff : Kernel code\nfec00000-fec003ff : IOAPIC 0\n"
+    )
+
+
+NOT_RESERVABLE = [
+    ("1G-4G:0", "value=1G-4G:0 reserves 0 bytes on this host (RAM 2 GiB): the matching range 1G-4G:0 gives 0"),
+    ("4G-:256M", "value=4G-:256M reserves 0 bytes on this host (RAM 2 GiB): no range covers it"),
+    ("2G", "value=2G reserves 0 bytes on this host (RAM 2 GiB): 2G is not below RAM"),
+    ("3G@16M", "value=3G@16M reserves 0 bytes on this host (RAM 2 GiB): 3G is not below RAM"),
+    ("0-1G:4G,1G-:128M", "(RAM 2 GiB): the range 0-1G:4G asks for 4G, not below RAM, so the kernel rejects"),
+    ("1G-4G:2G", "(RAM 2 GiB): the range 1G-4G:2G asks for 2G, not below RAM"),
+    ("2G,high", "value=2G,high reserves 0 bytes on this host (RAM 2 GiB): 2G is not below RAM"),
+    ("1G,high 1G,low", "(RAM 2 GiB): 1G,high plus 1G,low is not below RAM"),
+    ("256M@3G", "value=256M@3G reserves 0 bytes on this host (RAM 2 GiB): 256M at @3G is not inside one System RAM"),
+    ("256M@1920M", "(RAM 2 GiB): 256M at @1920M is not inside one System RAM region"),
+]
+
+
+@pytest.mark.parametrize("setup", ["debian", "el9"])
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+@pytest.mark.parametrize("case", NOT_RESERVABLE, ids=[value for value, _ in NOT_RESERVABLE])
+def test_a_value_that_reserves_nothing_here_is_refused_before_anything(host, run_module, setup, check_mode, case):
+    value, message = case
+    getattr(host, setup)()
+    small_host(host)
+    entries_before = [dict(entry) for entry in host.grubby_entries]
+    result = run(run_module, {"value": value}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert result["error_kind"] == "not_reservable"
+    assert message in result["msg"], result["msg"]
+    assert result["msg"].endswith("nothing was changed")
+    assert host.commands.calls == []
+    assert not host.dropin.exists()
+    assert host.grubby_entries == entries_before
+
+
+def test_the_refusal_says_when_ram_came_from_memtotal(host, run_module, load_fixture):
+    host.debian()
+    (host.proc / "iomem").write_text(load_fixture("proc", "debian12-firecracker/iomem.nonroot"))
+    result = run(run_module, {"value": "64G-:512M"}, check_mode=True)
+    assert result["error_kind"] == "not_reservable"
+    assert "(RAM 23.5 GiB)" in result["msg"]
+    assert "RAM from MemTotal: /proc/iomem was not readable" in result["msg"]
+
+
+def test_an_offset_is_not_checked_without_the_iomem_layout(host, run_module, load_fixture):
+    host.debian()
+    (host.proc / "iomem").write_text(load_fixture("proc", "debian12-firecracker/iomem.nonroot"))
+    result = run(run_module, {"value": "256M@30G"}, check_mode=True)
+    assert "failed" not in result, result.get("msg")
+
+
+@pytest.mark.parametrize("value", ["recommended", "1G-4G:192M,4G-:256M", "256M@1G", "64M@0", "1G,high 512M,low"])
+def test_values_that_fit_the_small_host_pass(host, run_module, value):
+    host.debian()
+    small_host(host)
+    result = run(run_module, {"value": value}, check_mode=True)
+    assert "failed" not in result, result.get("msg")
+    assert result["effective_bytes"] > 0
+
+
+def test_ranges_match_ram_rounded_up_like_the_kernel(host, run_module):
+    # 4 GiB installed, a little less as System RAM: the kernel still picks the 4G- range.
+    host.debian()
+    small_host(host, ram_end=0xFBFFFFFF)
+    result = run(run_module, {"value": "1G-4G:192M,4G-:256M"}, check_mode=True)
+    assert result["effective_bytes"] == 256 * M
+
+
+def test_a_kdumpctl_default_that_reserves_nothing_here_is_refused(host, run_module):
+    host.el9(kdumpctl_default="2G-64G:256M,64G-:512M\n")
+    small_host(host, ram_end=0x5FFFFFFF)  # 1.5 GiB: below the newer kdump-utils table
+    result = run(run_module, {"value": "default"})
+    assert result["failed"] is True
+    assert result["error_kind"] == "not_reservable"
+    assert result["msg"].startswith(
+        "kdumpctl get-default-crashkernel: value=2G-64G:256M,64G-:512M reserves 0 bytes on this host (RAM 1.5 GiB)"
+    )
+    assert host.argvs("kdumpctl") == [[KDUMPCTL, "get-default-crashkernel"]]
+    assert host.argvs("grubby") == []
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_unknown_memory_refuses_a_value_but_absent_still_works(host, run_module, check_mode):
+    host.debian()
+    (host.proc / "iomem").write_text("")
+    (host.proc / "meminfo").write_text("")
+    result = run(run_module, {"value": "256M"}, check_mode=check_mode)
+    assert result["error_kind"] == "memory_unknown"
+    assert not host.dropin.exists()
+    absent = run(run_module, {"state": "absent"}, check_mode=check_mode)
+    assert "failed" not in absent, absent.get("msg")
+    assert absent["memory_bytes"] is None and absent["memory_source"] is None
+
+
+@pytest.mark.parametrize("setup", ["debian", "el9"])
+def test_absent_works_on_a_small_host(host, run_module, setup):
+    getattr(host, setup)()
+    small_host(host)
+    result = run(run_module, {"state": "absent"})
+    assert "failed" not in result, result.get("msg")
+    assert result["after"] is None
+
+
+# -- dropin_path (issue 12 class 5) --------------------------------------------------------
+
+HOSTILE_DROPIN_PATHS = [
+    "../x.cfg",
+    "x.cfg",
+    "/tmp/x.cfg",
+    "/etc/default/grub.d/-x.cfg",
+    "{grub_d}/-x.cfg",
+    "{grub_d}/.x.cfg",
+    "{grub_d}/a;reboot.cfg",
+    "{grub_d}/a b.cfg",
+    "{grub_d}/x.cfg\n",
+    "{grub_d}/a\nb.cfg",
+    "{grub_d}/$(reboot).cfg",
+    "{grub_d}/a`id`.cfg",
+    "{grub_d}/../x.cfg",
+    "{grub_d}/../grub.d/zz-x.cfg",
+    "{grub_d}/sub/zz-x.cfg",
+    "{grub_d}/zz-x.conf",
+    "{grub_d}/zz-x.cfg/",
+    "{grub_d}/.cfg",
+]
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+@pytest.mark.parametrize("template", HOSTILE_DROPIN_PATHS, ids=repr)
+def test_hostile_dropin_paths_are_refused_before_anything(host, run_module, tmp_path, check_mode, template):
+    host.debian()
+    grub_d = host.etc_default / "grub.d"
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    path = template.format(grub_d=grub_d)
+    result = run(run_module, {"value": "256M", "dropin_path": path}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert result["error_kind"] == "unsafe_dropin_path"
+    assert result["msg"].startswith(f"dropin_path={path!r} is refused")
+    assert result["msg"].endswith("nothing was changed")
+    assert host.commands.calls == []
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_a_name_sorting_before_kdump_tools_cfg_is_refused_naming_it(host, run_module, check_mode):
+    host.debian()
+    grub_d = host.etc_default / "grub.d"
+    result = run(run_module, {"value": "256M", "dropin_path": str(grub_d / "50-kdump.cfg")}, check_mode=check_mode)
+    assert result["error_kind"] == "unsafe_dropin_path"
+    assert (
+        "50-kdump.cfg sorts before {}, which sets GRUB_CMDLINE_LINUX".format(grub_d / "kdump-tools.cfg")
+        in (result["msg"])
+    )
+    assert host.commands.calls == []
+    assert not (grub_d / "50-kdump.cfg").exists()
+
+
+def test_upper_case_sorts_before_lower_case_like_bin_sh(host, run_module):
+    # dash sorts the glob by bytes: "Z..." comes before "kdump-tools.cfg".
+    host.debian()
+    result = run(run_module, {"value": "256M", "dropin_path": str(host.etc_default / "grub.d" / "ZZ-kdump.cfg")})
+    assert result["error_kind"] == "unsafe_dropin_path"
+
+
+def test_an_unreadable_later_dropin_is_refused(host, run_module, monkeypatch):
+    host.debian()
+    later = host.etc_default / "grub.d" / "zzz-secret.cfg"
+    later.write_text("GRUB_TIMEOUT=1\n")
+    real_read = module._read
+    monkeypatch.setattr(module, "_read", lambda path: None if path == str(later) else real_read(path))
+    result = run(run_module, {"value": "256M"}, check_mode=True)
+    assert result["error_kind"] == "unsafe_dropin_path"
+    assert "cannot be read" in result["msg"]
+
+
+def test_a_symlink_at_dropin_path_is_not_written_through(host, run_module, tmp_path):
+    host.debian()
+    target = tmp_path / "shadow"
+    target.write_text("root:x:0:0\n")
+    host.dropin.symlink_to(target)
+    result = run(run_module, {"value": "256M"})
+    assert result["error_kind"] == "unsafe_dropin_path"
+    assert "symbolic link" in result["msg"]
+    assert target.read_text() == "root:x:0:0\n"
+    assert host.commands.calls == []
+
+
+def test_a_later_name_than_every_dropin_is_accepted(host, run_module):
+    host.debian()
+    path = host.etc_default / "grub.d" / "zzz_kdump.fleet-2.cfg"
+    result = run(run_module, {"value": "256M", "dropin_path": str(path)})
+    assert result["changed"] is True
+    assert result["dropin_path"] == str(path)
+    assert path.read_text().startswith(MANAGED_MARKER)
