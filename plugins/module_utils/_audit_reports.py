@@ -455,7 +455,7 @@ def _write_atomically(path, text):
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, REPORT_FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -463,10 +463,21 @@ def _write_atomically(path, text):
         raise
 
 
+# The reports describe every host (kernels, dump targets, what is wrong): owner only.
+REPORT_FILE_MODE = 0o600
+REPORT_DIR_MODE = 0o700
+
+
 def write_reports(fleet, directory, formats=FORMATS):
-    """Write the chosen formats into directory (created if needed); returns {format: absolute path}."""
+    """Write the chosen formats into directory; returns {format: absolute path}.
+
+    Files are written 0600. A directory this call creates is made 0700 (its missing parents get the
+    default mode); an existing directory is used as it is, its mode is the user's choice.
+    """
     directory = os.path.abspath(directory)
-    os.makedirs(directory, exist_ok=True)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=REPORT_DIR_MODE)
+        os.chmod(directory, REPORT_DIR_MODE)  # makedirs' mode is reduced by the umask
     paths = {}
     for fmt in FORMATS:
         if fmt in formats:

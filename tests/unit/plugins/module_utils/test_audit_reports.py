@@ -8,6 +8,7 @@ import hashlib
 import html.parser
 import importlib.util
 import json
+import os
 import pathlib
 import re
 import xml.etree.ElementTree as ET
@@ -402,7 +403,28 @@ def test_write_reports_writes_each_format_atomically(tmp_path):
     assert (target / "kdump-audit.md").read_text() == render_markdown(fleet)
     assert (target / "kdump-audit.html").read_text() == render_html(fleet)
     assert sorted(p.name for p in target.iterdir()) == sorted(FILE_NAMES.values())  # no temporary files left
-    assert (target / "kdump-audit.json").stat().st_mode & 0o777 == 0o644
+    for name in FILE_NAMES.values():
+        assert (target / name).stat().st_mode & 0o777 == 0o600, name
+    assert target.stat().st_mode & 0o777 == 0o700
+
+
+def test_write_reports_makes_a_new_directory_owner_only_whatever_the_umask(tmp_path):
+    old = os.umask(0o002)
+    try:
+        paths = write_reports(sample_fleet(), str(tmp_path / "reports"), formats=["json"])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "reports").stat().st_mode & 0o777 == 0o700
+    assert pathlib.Path(paths["json"]).stat().st_mode & 0o777 == 0o600
+
+
+def test_write_reports_leaves_the_mode_of_an_existing_directory_alone(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    paths = write_reports(sample_fleet(), str(shared), formats=["markdown"])
+    assert shared.stat().st_mode & 0o777 == 0o755
+    assert pathlib.Path(paths["markdown"]).stat().st_mode & 0o777 == 0o600
 
 
 def test_write_reports_only_the_chosen_formats(tmp_path):
