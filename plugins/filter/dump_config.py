@@ -8,6 +8,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
     DumpModelError,
     to_kdump_conf,
     to_kdump_tools,
+    to_ssh_config,
     validate,
 )
 
@@ -35,6 +36,13 @@ def render_kdump_tools(model):
     return _render("render_kdump_tools", to_kdump_tools, model)
 
 
+def render_kdump_ssh_config(model, family):
+    """root's ssh_config Host block carrying kdump_target.port ("" when there is none); fails on an invalid model."""
+    if family not in ("redhat", "debian"):
+        raise AnsibleFilterError("render_kdump_ssh_config: family must be redhat or debian, got %r" % (family,))
+    return _render("render_kdump_ssh_config", lambda model: to_ssh_config(model, family), model)
+
+
 def dump_model_errors(model, family):
     """Every problem of the model for the OS family ('redhat' or 'debian'); empty when valid."""
     return validate(_model("dump_model_errors", model), family)
@@ -47,5 +55,6 @@ class FilterModule:
         return {
             "render_kdump_conf": render_kdump_conf,
             "render_kdump_tools": render_kdump_tools,
+            "render_kdump_ssh_config": render_kdump_ssh_config,
             "dump_model_errors": dump_model_errors,
         }

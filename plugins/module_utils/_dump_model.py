@@ -137,9 +137,9 @@ VOLATILE_DIRECTORIES = ("/dev", "/proc", "/run", "/sys", "/tmp", "/var/run")
 
 def _show(value):
     """value for a message: plain words as they are, anything else as a Python literal (escapes included)."""
-    if isinstance(value, str) and _SHOWN_AS_IS.match(value):
+    if isinstance(value, str) and _SHOWN_AS_IS.fullmatch(value):
         return value
-    return repr(value)
+    return ascii(value)
 
 
 def _char_problem(value):
@@ -182,8 +182,8 @@ def _path_problem(value):
     if "." in segments or ".." in segments:
         return "holds a '.' or '..' segment; write the path without them"
     for segment in segments:
-        if not _PATH_SEGMENT.match(segment):
-            bad = next(char for char in segment if not _PATH_SEGMENT.match(char))
+        if not _PATH_SEGMENT.fullmatch(segment):
+            bad = next(char for char in segment if not _PATH_SEGMENT.fullmatch(char))
             return "holds %r; a path may only hold %s between single slashes" % (bad, _PATH_CHARS)
     return None
 
@@ -196,7 +196,7 @@ def _host_problem(host, brackets=False):
         inner = host[1:-1]
         problem = _ipv6_problem(inner)
         return problem if problem else None
-    if re.match(r"^(?:\[[^\]]*\]|[^:]+):[0-9]+$", host):
+    if re.fullmatch(r"(?:\[[^\]]*\]|[^:]+):[0-9]+", host):
         return "holds a port (host:port); give the host alone and set kdump_target.port"
     if ":" in host:
         return _ipv6_problem(host)
@@ -207,7 +207,7 @@ def _host_problem(host, brackets=False):
         except ValueError:
             return "is not a valid IPv4 address"
         return None
-    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
         return (
             "is not a host name (RFC 1123: labels of letters, digits and inner '-' joined by '.') "
             "nor an IPv4 or IPv6 address"
@@ -267,7 +267,7 @@ def _target_errors(target):
 
     if kind == "device":
         device = need("device", "e.g. UUID=... or /dev/vg/kdump")
-        if device is not None and not _DEVICE_TAG.match(device) and _path_problem(device):
+        if device is not None and not _DEVICE_TAG.fullmatch(device) and _path_problem(device):
             errors.append(
                 "kdump_target.device=%s must be UUID=..., LABEL=..., PARTUUID=... or PARTLABEL=... (%s after "
                 "the '=') or a device path such as /dev/vg/kdump" % (_show(device), _PATH_CHARS)
@@ -321,7 +321,7 @@ def _ssh_server_errors(server):
         return ["kdump_target.server=%s must be written as user@host for type ssh" % shown]
     user, host = server.split("@")
     errors = []
-    if not _SSH_USER.match(user):
+    if not _SSH_USER.fullmatch(user):
         errors.append(
             "kdump_target.server=%s: the user %s is not a portable user name (a lower-case letter or '_', then "
             "up to 31 of a-z, 0-9, '_', '.', '-'); write user@host" % (shown, _show(user))
@@ -373,7 +373,7 @@ def _collector_errors(collector, kind, family):
         return errors
     for index, arg in enumerate(extra):
         problem = _string_problem(arg)
-        if not problem and not _COLLECTOR_WORD.match(arg):
+        if not problem and not _COLLECTOR_WORD.fullmatch(arg):
             problem = "may only hold %s (no spaces, quotes, '#' or shell characters)" % _COLLECTOR_CHARS
         if problem:
             errors.append(
@@ -385,7 +385,7 @@ def _collector_errors(collector, kind, family):
 
 def _raw_collector_errors(raw, kind, family):
     words = raw.split(" ")
-    if not all(_COLLECTOR_WORD.match(word) for word in words):
+    if not all(_COLLECTOR_WORD.fullmatch(word) for word in words):
         return [
             "kdump_core_collector.raw=%s must be words of %s separated by single spaces (no quotes, '#', "
             "tabs or shell characters such as ; | & $ ` > <)" % (_show(raw), _COLLECTOR_CHARS)

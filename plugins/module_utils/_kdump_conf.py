@@ -241,7 +241,7 @@ def render(conf, header_lines=()):
     """kdump.conf text: '# ' header lines, then one 'directive value' line each."""
     lines = ["# " + line if line else "#" for line in header_lines]
     for directive, raw_value in conf.directives:
-        if not _DIRECTIVE.match(directive):
+        if not _DIRECTIVE.fullmatch(directive):
             raise ValueError("not a kdump.conf directive name: %r" % directive)
         value = str(raw_value)
         # kdump.conf has no quoting: '#' starts a comment, a newline a new directive, read

@@ -34,7 +34,7 @@ def render(values, header_lines=()):
     """File text: '# ' header lines, then NAME='value' per item; items whose value is None are left out."""
     lines = ["# " + line if line else "#" for line in header_lines]
     for name, value in values.items():
-        if not _NAME_FULL.match(name):
+        if not _NAME_FULL.fullmatch(name):
             raise ValueError("not a shell variable name: %r" % name)
         if value is None:
             continue
@@ -181,7 +181,7 @@ def _dollar_value(raw, index, env, line, problems):
         end = rest.find("}")
         inner = rest[1:end] if end >= 0 else rest[1:]
         consumed = index + 2 + len(inner) + (1 if end >= 0 else 0)
-        if _NAME_FULL.match(inner):
+        if _NAME_FULL.fullmatch(inner):
             return _expand(inner, env, line, problems), consumed
         problems.append("line %d: parameter expansion ${%s} is not evaluated; write the value itself" % (line, inner))
         return raw[index:consumed], consumed
@@ -284,7 +284,7 @@ def parse_with_errors(text):
                 pair = _assignment(word)
                 if pair:
                     decoded.append((pair[0], _decode(pair[1], values, line, problems, assignment=True)))
-                elif not _NAME_FULL.match(word):
+                elif not _NAME_FULL.fullmatch(word):
                     problems.append("line %d: '%s %s' is not a variable assignment" % (line, rest[0], word))
             for name, raw in prefix:
                 values[name] = _decode(raw, values, line, problems, assignment=True)
@@ -308,7 +308,7 @@ def parse(text):
 
 
 def _integer(value, minimum=0):
-    return bool(re.match(r"^[0-9]+$", value)) and int(value) >= minimum
+    return bool(re.fullmatch(r"[0-9]+", value)) and int(value) >= minimum
 
 
 def _check_zero_one(name, value):
@@ -355,13 +355,13 @@ def _check_choice(choices):
 
 
 def _check_ssh(name, value):
-    if value != "" and not re.match(r"^[^@\s]+@[^@\s]+$", value):
+    if value != "" and not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
         return "%s=%r must be user@host" % (name, value)
     return None
 
 
 def _check_nfs(name, value):
-    if value != "" and not re.match(r"^\S+:/\S*$", value):
+    if value != "" and not re.fullmatch(r"\S+:/\S*", value):
         return "%s=%r must be server:/export" % (name, value)
     return None
 

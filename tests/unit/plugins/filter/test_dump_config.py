@@ -15,6 +15,7 @@ from ansible_collections.kdump.fleet.plugins.filter.dump_config import (
     FilterModule,
     dump_model_errors,
     render_kdump_conf,
+    render_kdump_ssh_config,
     render_kdump_tools,
 )
 
@@ -22,7 +23,30 @@ RAW = {"kdump_target": {"type": "raw", "device": "/dev/sdb1"}}
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"render_kdump_conf", "render_kdump_tools", "dump_model_errors"}
+    assert set(FilterModule().filters()) == {
+        "render_kdump_conf",
+        "render_kdump_tools",
+        "render_kdump_ssh_config",
+        "dump_model_errors",
+    }
+
+
+SSH_PORT = {"kdump_target": {"type": "ssh", "server": "kdump@dumps.example.com", "port": 2222}}
+
+
+def test_render_kdump_ssh_config():
+    assert render_kdump_ssh_config(SSH_PORT, "redhat") == "Host dumps.example.com\n    Port 2222\n"
+    assert render_kdump_ssh_config(SSH_PORT, "debian") == "Host dumps.example.com\n    Port 2222\n"
+    assert render_kdump_ssh_config({"kdump_target": {"type": "ssh", "server": "kdump@h"}}, "debian") == ""
+    assert render_kdump_ssh_config(RAW, "redhat") == ""
+
+
+def test_render_kdump_ssh_config_refuses_bad_models_and_families():
+    bad = {"kdump_target": {"type": "ssh", "server": "kdump@h:2222"}}
+    with pytest.raises(AnsibleFilterError, match="render_kdump_ssh_config: invalid dump model: kdump_target.server="):
+        render_kdump_ssh_config(bad, "redhat")
+    with pytest.raises(AnsibleFilterError, match="family must be redhat or debian, got 'suse'"):
+        render_kdump_ssh_config(SSH_PORT, "suse")
 
 
 def test_render_kdump_conf():
@@ -70,6 +94,8 @@ PLAYBOOK = """
       kdump_core_collector: {compression: lzo}
     raw_model:
       kdump_target: {type: raw, device: /dev/sdb1}
+    port_model:
+      kdump_target: {type: ssh, server: "kdump@dumps.example.com", port: 2222}
   tasks:
     - name: Render both formats and the errors through the FQCN filters
       ansible.builtin.copy:
@@ -78,6 +104,7 @@ PLAYBOOK = """
         content: >-
           {{ {'conf': model | kdump.fleet.render_kdump_conf,
               'tools': model | kdump.fleet.render_kdump_tools,
+              'ssh': port_model | kdump.fleet.render_kdump_ssh_config('debian'),
               'errors': raw_model | kdump.fleet.dump_model_errors('debian')}
              | to_json }}
     - name: An invalid model fails the task
@@ -114,6 +141,7 @@ def test_filters_through_ansible_playbook(tmp_path):
                 "kdump_core_collector": {"compression": "lzo"},
             }
         ),
+        "ssh": "Host dumps.example.com\n    Port 2222\n",
         "errors": ["kdump_target.type=raw is not supported by kdump-tools (Debian/Ubuntu); use local, nfs or ssh"],
     }
     assert run.returncode == 2, run.stdout + run.stderr
