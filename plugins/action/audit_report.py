@@ -13,7 +13,7 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.kdump.fleet.plugins.module_utils._audit import (
+from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import (
     CHECK_IDS,
     DEFAULT_SETTINGS,
     DEGRADED,

@@ -12,17 +12,8 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 
-from ansible_collections.kdump.fleet.plugins.module_utils._audit import (
-    DEGRADED,
-    FAIL,
-    NOT_APPLICABLE,
-    NOT_READY,
-    READY,
-    UNKNOWN,
-    format_bytes,
-    gate_message,
-    reserved_bytes,
-)
+from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import DEGRADED, NOT_READY, READY, gate_message
+from ansible_collections.kdump.fleet.plugins.module_utils._readiness import FAIL, NOT_APPLICABLE, UNKNOWN, format_bytes
 
 FORMATS = ("json", "junit", "markdown", "html")
 FILE_NAMES = {
@@ -341,7 +332,7 @@ def _host_row(index, host):
     checks = host["checks"]
     distribution = facts.get("distribution") if isinstance(facts.get("distribution"), dict) else {}
     dist_text = " ".join(str(distribution.get(k) or "") for k in ("id", "version")).strip()
-    reserved = reserved_bytes(facts)
+    reserved = (facts.get("crashkernel") or {}).get("reserved_bytes")
     reserved_known = reserved is not None
     values = {
         "required_failed": sum(1 for c in checks if c["result"] == FAIL and c["severity"] == "required"),

@@ -221,7 +221,8 @@ def _describe(value):
     return "%s %s" % (type(value).__name__, text if len(text) <= 40 else text[:37] + "...")
 
 
-def _conform(value, kind, where, problems):
+def _conform(value, kind, where, problems, note_missing=False):
+    """``value`` shaped as ``kind``; None (plus a line in ``problems``) where it does not fit."""
     if value is None:
         return None
     origin = getattr(kind, "__origin__", None)
@@ -229,22 +230,31 @@ def _conform(value, kind, where, problems):
         if not isinstance(value, dict):
             problems.append("%s: expected a mapping, got %s" % (where, _describe(value)))
             return None
-        return {
-            name: _conform(value.get(name), hint, _join(where, name), problems) for name, hint in _fields(kind).items()
-        }
+        record = {}
+        for name, hint in _fields(kind).items():
+            path = _join(where, name)
+            if note_missing and name not in value:
+                problems.append("%s: missing" % path)
+            record[name] = _conform(value.get(name), hint, path, problems, note_missing)
+        return record
     if origin in (list, List):
         if not isinstance(value, (list, tuple)):
             problems.append("%s: expected a list, got %s" % (where, _describe(value)))
             return None
         (item_kind,) = kind.__args__
-        items = [_conform(item, item_kind, "%s[%d]" % (where, i), problems) for i, item in enumerate(value)]
+        items = [
+            _conform(item, item_kind, "%s[%d]" % (where, i), problems, note_missing) for i, item in enumerate(value)
+        ]
         return [item for item in items if item is not None]
     if origin in (dict, Dict):
         if not isinstance(value, dict):
             problems.append("%s: expected a mapping, got %s" % (where, _describe(value)))
             return None
         item_kind = kind.__args__[1]
-        return {str(key): _conform(item, item_kind, _join(where, str(key)), problems) for key, item in value.items()}
+        return {
+            str(key): _conform(item, item_kind, _join(where, str(key)), problems, note_missing)
+            for key, item in value.items()
+        }
     if kind is bool:
         ok = isinstance(value, bool)
     elif kind is int:
@@ -265,15 +275,20 @@ def _join(where, name):
     return "%s.%s" % (where, name) if where else name
 
 
-def conform(raw):
+def conform(raw, note_missing=False):
     """(state, problems): ``raw`` shaped exactly as HostState, wrong-typed values replaced by None.
 
-    Keys the schema does not know are dropped; keys it knows but ``raw`` lacks are None.
+    Keys the schema does not know are dropped; keys it knows but ``raw`` lacks are None, and
+    with ``note_missing`` also a problem (a reader of another version's report must not take
+    "not reported" for "reported as null"). Each problem starts with the field's dotted path.
     """
     problems = []
-    state = _conform(raw if raw is not None else {}, HostState, "", problems)
-    if state is None:  # raw was not a mapping at all
+    data = raw if raw is not None else {}
+    state = _conform(data, HostState, "", problems, note_missing)
+    if state is None:  # not a mapping at all
         state = _conform({}, HostState, "", [])
+    elif note_missing and data.get("state_version") not in (None, STATE_VERSION):
+        problems.append("state_version: %r, this collection reads version %d" % (data["state_version"], STATE_VERSION))
     return state, problems
 
 

@@ -1,11 +1,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Readiness check catalogue evaluated on the controller from kdump_info output; private to the collection."""
+"""The one readiness evaluator: the check catalogue over a host state; private to the collection.
+
+The audit runs every check, the role's verify step and the crash test's pre-flight guard
+run the ones that apply to them (``ROLE_VERIFY_CHECKS``, ``CRASH_TEST_CHECKS``), so one
+fault gets one message and one check ID everywhere. Every check reads a host state that
+``_host_state.conform`` has shaped; a field it reads that kdump_info reported with the
+wrong type (or not at all) makes the check unknown, never passed. Fleet evaluation and
+the audit settings are in _fleet_audit.py.
+"""
 
 from __future__ import annotations
 
 import datetime
 import math
-import re
+
+from ansible_collections.kdump.fleet.plugins.module_utils._host_state import HOST_TARGETS, PROBE_PORTS, conform
 
 PASS = "pass"
 FAIL = "fail"
@@ -13,37 +22,13 @@ UNKNOWN = "unknown"
 NOT_APPLICABLE = "not_applicable"
 RESULTS = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE)
 
-READY = "ready"
-DEGRADED = "degraded"
-NOT_READY = "not_ready"
-STATUSES = (READY, DEGRADED, NOT_READY)
-
 REQUIRED = "required"
 ADVISORY = "advisory"
 
 EVIDENCE_PATH = "/var/lib/kdump-fleet/last-crash-test.json"
 HARDENING_RULE = "service_kdump_disabled"
-# Network dump targets and the TCP port kdump_info's probe connects to.
-PROBE_PORTS = {"nfs": 2049, "ssh": 22, "ftp": 21}
-# Targets written on the host itself (a file system or a block device): nothing to reach.
-HOST_TARGETS = ("local", "device", "raw", "virtiofs")
 # makedumpfile -d bits: 8 = user pages, 16 = free pages; excluding both leaves mostly kernel memory.
 _USER_AND_FREE_PAGES = 8 | 16
-_DUMP_LEVEL_RE = re.compile(r"(?:^|\s)-d\s*(\d+)")
-
-
-class AuditSettingsError(ValueError):
-    """A kdump_audit_* setting is invalid; the message names the variable and the fix."""
-
-
-class _Missing:
-    """Marks data that kdump_info did not report at all (as opposed to a reported null)."""
-
-    def __repr__(self):
-        return "MISSING"
-
-
-MISSING = _Missing()
 
 
 class Outcome:
@@ -56,14 +41,19 @@ class Outcome:
 
 
 class Check:
-    """One catalogue entry: stable ID, default severity, one-line title, remediation and evaluator."""
+    """One catalogue entry: stable ID, default severity, one-line title, remediation, evaluator.
 
-    def __init__(self, check_id, title, required, remediation, evaluate):
+    ``reads`` names the state fields the evaluator looks at (dotted paths): when kdump_info
+    reported one of them with the wrong type, or not at all, the check is unknown.
+    """
+
+    def __init__(self, check_id, title, required, remediation, evaluate, *, reads=()):
         self.id = check_id
         self.title = title
         self.required = required
         self.remediation = remediation
         self.evaluate = evaluate
+        self.reads = tuple(reads)
 
     def as_dict(self):
         return {
@@ -74,17 +64,17 @@ class Check:
         }
 
 
-def _get(data, *keys):
-    """data[k1][k2]...; MISSING when a level is absent or not a dict (a reported None is returned as None)."""
+def _at(state, *keys):
+    """state[k1][k2]...; None when a level is None (unknown) or not a mapping."""
     for key in keys:
-        if not isinstance(data, dict) or key not in data:
-            return MISSING
-        data = data[key]
-    return data
+        if not isinstance(state, dict):
+            return None
+        state = state.get(key)
+    return state
 
 
 def _known(*values):
-    return all(value is not MISSING and value is not None for value in values)
+    return all(value is not None for value in values)
 
 
 def _is_number(value):
@@ -102,20 +92,6 @@ def format_bytes(size):
             return "%s %s" % (text, unit)
         value /= 1024
     return "?"  # pragma: no cover - the loop always returns
-
-
-def _unknown(what):
-    return Outcome(UNKNOWN, "kdump_info did not report %s" % what)
-
-
-def parse_dump_level(core_collector):
-    """makedumpfile dump level from a core_collector / MAKEDUMP_ARGS line; 0 when no -d; None when unknown."""
-    if not isinstance(core_collector, str) or not core_collector.strip():
-        return None
-    if "makedumpfile" not in core_collector and not core_collector.lstrip().startswith("-"):
-        return 0  # cp, dd, scp: the whole memory is copied
-    match = _DUMP_LEVEL_RE.search(core_collector)
-    return int(match.group(1)) if match else 0
 
 
 def parse_time(text):
@@ -140,8 +116,8 @@ def _check_audited(info, settings, now):
 
 
 def _check_tools(info, settings, now):
-    installed = _get(info, "tools_installed")
-    packages = _get(info, "packages")
+    installed = _at(info, "tools_installed")
+    packages = _at(info, "packages")
     facts = {"tools_installed": installed, "packages": packages}
     if not _known(installed):
         return Outcome(UNKNOWN, "kdump_info did not report tools_installed", facts)
@@ -155,7 +131,7 @@ def _check_tools(info, settings, now):
 
 
 def _check_service(info, settings, now):
-    service = _get(info, "service")
+    service = _at(info, "service")
     if not isinstance(service, dict):
         return Outcome(UNKNOWN, "kdump_info did not report the kdump service", {"service": service})
     facts = {"service": service}
@@ -176,11 +152,9 @@ def _check_service(info, settings, now):
 
 
 def _check_cmdline(info, settings, now):
-    cmdline = _get(info, "crashkernel", "cmdline")
-    configured = _get(info, "crashkernel", "configured")
+    cmdline = _at(info, "crashkernel", "cmdline")
+    configured = _at(info, "crashkernel", "configured")
     facts = {"cmdline": cmdline, "configured": configured}
-    if cmdline is MISSING:
-        return Outcome(UNKNOWN, "kdump_info did not report the running kernel's crashkernel=", facts)
     if cmdline:
         return Outcome(PASS, "crashkernel=%s is on the running kernel's command line" % cmdline, facts)
     if configured:
@@ -193,33 +167,26 @@ def _check_cmdline(info, settings, now):
     return Outcome(FAIL, "crashkernel= is neither on the running kernel's command line nor in the boot config", facts)
 
 
-def reserved_bytes(info):
-    """Bytes reserved for the capture kernel, or None when unknown.
-
-    kexec_crash_size first; else the iomem "Crash kernel" region; no region in an iomem that root could
-    read (System RAM known) means nothing is reserved, e.g. on a kernel built without crash dump support.
-    """
-    reserved = _get(info, "crashkernel", "reserved_bytes")
-    if _is_number(reserved):
-        return reserved
-    iomem = _get(info, "crashkernel", "iomem")
-    if isinstance(iomem, dict) and _is_number(iomem.get("size")):
-        return iomem["size"]
-    if iomem is None and _is_number(_get(info, "memory", "system_ram_bytes")):
-        return 0
-    return None
-
-
 def _check_reserved(info, settings, now):
-    reported = _get(info, "crashkernel", "reserved_bytes")
-    reserved = reserved_bytes(info)
-    cmdline = _get(info, "crashkernel", "cmdline")
-    facts = {"reserved_bytes": reported, "iomem": _get(info, "crashkernel", "iomem"), "cmdline": cmdline}
+    reserved = _at(info, "crashkernel", "reserved_bytes")
+    source = _at(info, "crashkernel", "reserved_source")
+    cmdline = _at(info, "crashkernel", "cmdline")
+    facts = {
+        "reserved_bytes": reserved,
+        "reserved_source": source,
+        "iomem": _at(info, "crashkernel", "iomem"),
+        "cmdline": cmdline,
+    }
     if reserved is None:
-        return Outcome(UNKNOWN, "kdump_info did not report the reserved size (/sys/kernel/kexec_crash_size)", facts)
+        return Outcome(
+            UNKNOWN,
+            "kdump_info could not tell the reserved size (/sys/kernel/kexec_crash_size and /proc/iomem unreadable)",
+            facts,
+        )
     if reserved > 0:
-        return Outcome(PASS, "%s reserved for the capture kernel" % format_bytes(reserved), facts)
-    if _is_number(reported):
+        via = " (from the /proc/iomem Crash kernel region)" if source == "iomem" else ""
+        return Outcome(PASS, "%s reserved for the capture kernel%s" % (format_bytes(reserved), via), facts)
+    if source == "kexec_crash_size":
         finding = "no memory is reserved for the capture kernel (kexec_crash_size is 0)"
     else:
         finding = "no memory is reserved for the capture kernel (no Crash kernel region in /proc/iomem)"
@@ -229,13 +196,13 @@ def _check_reserved(info, settings, now):
 
 
 def _reservation_facts(info):
-    reserved = reserved_bytes(info)
-    recommended = _get(info, "crashkernel", "recommended_bytes")
+    reserved = _at(info, "crashkernel", "reserved_bytes")
+    recommended = _at(info, "crashkernel", "recommended_bytes")
     facts = {
         "reserved_bytes": reserved,
         "recommended_bytes": recommended,
-        "recommended": _get(info, "crashkernel", "recommended"),
-        "memory": _get(info, "memory"),
+        "recommended": _at(info, "crashkernel", "recommended"),
+        "memory": _at(info, "memory"),
     }
     return reserved, recommended, facts
 
@@ -284,10 +251,10 @@ def _check_reserved_not_oversized(info, settings, now):
 
 
 def _check_loaded(info, settings, now):
-    loaded = _get(info, "crashkernel", "loaded")
+    loaded = _at(info, "crashkernel", "loaded")
     facts = {"loaded": loaded}
     if not _known(loaded):
-        if reserved_bytes(info) == 0:
+        if _at(info, "crashkernel", "reserved_bytes") == 0:
             return Outcome(FAIL, "no capture kernel can be loaded: no memory is reserved for it (KDUMP-004)", facts)
         return Outcome(UNKNOWN, "kdump_info did not report /sys/kernel/kexec_crash_loaded", facts)
     if loaded:
@@ -296,42 +263,39 @@ def _check_loaded(info, settings, now):
 
 
 def _check_initrd(info, settings, now):
-    initrd = _get(info, "initrd")
-    config = _get(info, "config")
-    facts = {"initrd": initrd, "config_path": _get(config, "path"), "config_mtime": _get(config, "mtime")}
+    initrd = _at(info, "initrd")
+    config = _at(info, "config")
+    facts = {"initrd": initrd, "config_path": _at(config, "path"), "config_mtime": _at(config, "mtime")}
     if not isinstance(initrd, dict):
         return Outcome(UNKNOWN, "kdump_info did not report the capture initrd", facts)
     path = initrd.get("path") or "the capture initrd"
     if initrd.get("exists") is False:
         return Outcome(FAIL, "capture initrd %s does not exist" % path, facts)
-    if _get(config, "exists") is False:
+    if _at(config, "exists") is False:
         return Outcome(NOT_APPLICABLE, "there is no dump config to compare with (see KDUMP-009)", facts)
-    initrd_mtime, config_mtime = initrd.get("mtime"), _get(config, "mtime")
-    if _is_number(initrd_mtime) and _is_number(config_mtime):
-        stale = initrd_mtime < config_mtime
-    elif isinstance(initrd.get("stale"), bool):
-        stale = initrd["stale"]
-    else:
-        return Outcome(UNKNOWN, "kdump_info did not report the initrd and dump config times", facts)
+    # kdump_info compares the two times once, on the host; nobody re-derives it.
+    stale = initrd.get("stale")
+    if stale is None:
+        return Outcome(UNKNOWN, "kdump_info did not report whether the initrd is older than the dump config", facts)
     if stale:
         return Outcome(
             FAIL,
             "capture initrd %s is older than the dump config %s: the loaded capture environment does not "
-            "have the current settings" % (path, _get(config, "path")),
+            "have the current settings" % (path, _at(config, "path")),
             facts,
         )
     return Outcome(PASS, "capture initrd %s is newer than the dump config" % path, facts)
 
 
 def _target(info):
-    return _get(info, "config", "target")
+    return _at(info, "config", "target")
 
 
 def _check_target_configured(info, settings, now):
-    config = _get(info, "config")
+    config = _at(info, "config")
     if not isinstance(config, dict):
         return Outcome(UNKNOWN, "kdump_info did not report the dump config", {"config": config})
-    facts = {key: config.get(key) for key in ("path", "exists", "target", "path_on_target", "errors")}
+    facts = {key: config.get(key) for key in ("path", "exists", "target", "errors")}
     path = config.get("path") or "the dump config"
     if config.get("exists") is False:
         return Outcome(FAIL, "dump config %s does not exist" % path, facts)
@@ -345,18 +309,16 @@ def _check_target_configured(info, settings, now):
     location = target.get("location")
     if target_type != "local" and not location:
         return Outcome(FAIL, "the %s dump target in %s has no location" % (target_type, path), facts)
-    where = location or config.get("path_on_target") or ""
+    where = location or target.get("path") or ""
     return Outcome(PASS, ("dump target: %s %s" % (target_type, where)).strip(), facts)
 
 
 def _check_target_reachable(info, settings, now):
     target = _target(info)
-    reachable = _get(info, "config", "target_reachable")
-    probe = _get(info, "config", "target_probe")
-    facts = {"target": target, "target_reachable": reachable}
-    if probe is not MISSING:
-        facts["target_probe"] = probe
-    if _get(info, "config", "exists") is False:
+    reachable = _at(info, "config", "target_reachable")
+    probe = _at(info, "config", "target_probe")
+    facts = {"target": target, "target_reachable": reachable, "target_probe": probe}
+    if _at(info, "config", "exists") is False:
         return Outcome(NOT_APPLICABLE, "there is no dump config (see KDUMP-009)", facts)
     if not isinstance(target, dict) or not target.get("type"):
         return Outcome(UNKNOWN, "kdump_info did not report the dump target", facts)
@@ -365,7 +327,8 @@ def _check_target_reachable(info, settings, now):
         return Outcome(NOT_APPLICABLE, "%s target: nothing to reach over the network" % target_type, facts)
     if target_type not in PROBE_PORTS:
         return Outcome(UNKNOWN, "cannot tell where a %s target sends the dump" % target_type, facts)
-    where = "%s target %s (TCP port %d)" % (target_type, target.get("location") or "?", PROBE_PORTS[target_type])
+    port = target.get("port") or PROBE_PORTS[target_type]
+    where = "%s target %s (TCP port %d)" % (target_type, target.get("location") or "?", port)
     if reachable is True:
         return Outcome(PASS, "%s is reachable from the host" % where, facts)
     if reachable is False:
@@ -376,10 +339,10 @@ def _check_target_reachable(info, settings, now):
 
 def _check_free_space(info, settings, now):
     target = _target(info)
-    storage = _get(info, "storage")
-    memory = _get(info, "memory")
-    core_collector = _get(info, "config", "core_collector")
-    facts = {"target": target, "storage": storage, "memory": memory, "core_collector": core_collector}
+    storage = _at(info, "storage")
+    memory = _at(info, "memory")
+    collector = _at(info, "config", "collector")
+    facts = {"target": target, "storage": storage, "memory": memory, "collector": collector}
     target_type = target.get("type") if isinstance(target, dict) else None
     if target_type and target_type != "local":
         return Outcome(
@@ -393,20 +356,18 @@ def _check_free_space(info, settings, now):
     if storage.get("exists") is False:
         # kdump_info then measures the nearest existing parent: the file system the dump would land on.
         path += " (does not exist yet)"
-    ram = _get(memory, "system_ram_bytes")
-    if not _is_number(ram) or ram <= 0:
-        ram = _get(memory, "total_bytes")
+    ram = _at(memory, "bytes")
     free = storage.get("free_bytes")
     if not (_is_number(free) and _is_number(ram)):
         return Outcome(UNKNOWN, "kdump_info did not report free space at %s or the host's RAM" % path, facts)
-    level = parse_dump_level(core_collector)
+    level = _at(collector, "dump_level")
     filtered = level is not None and level & _USER_AND_FREE_PAGES == _USER_AND_FREE_PAGES
     ratio = settings["dump_ratio_filtered"] if filtered else settings["dump_ratio_unfiltered"]
     estimate = int(ram * ratio)
     basis = "%g x %s RAM at dump level %s" % (ratio, format_bytes(ram), "unknown" if level is None else level)
     # A real dump of this host beats any ratio: a makedumpfile that cannot filter the running
     # kernel's free pages (seen on Debian 13) writes far more than the ratio expects.
-    evidence = _get(info, "crash_test")
+    evidence = _at(info, "crash_test")
     last_dump = evidence.get("dump_bytes") if isinstance(evidence, dict) else None
     if _is_number(last_dump) and last_dump > estimate:
         estimate = int(last_dump)
@@ -426,8 +387,8 @@ def _check_free_space(info, settings, now):
 
 
 def _check_kexec_load_disabled(info, settings, now):
-    value = _get(info, "sysctl", "kexec_load_disabled")
-    loaded = _get(info, "crashkernel", "loaded")
+    value = _at(info, "sysctl", "kexec_load_disabled")
+    loaded = _at(info, "crashkernel", "loaded")
     facts = {"kexec_load_disabled": value, "loaded": loaded}
     if not _is_number(value):
         return Outcome(UNKNOWN, "kdump_info did not report kernel.kexec_load_disabled", facts)
@@ -440,7 +401,7 @@ def _check_kexec_load_disabled(info, settings, now):
 
 
 def _check_not_masked(info, settings, now):
-    service = _get(info, "service")
+    service = _at(info, "service")
     if not isinstance(service, dict):
         return Outcome(UNKNOWN, "kdump_info did not report the kdump service", {"service": service})
     facts = {key: service.get(key) for key in ("name", "exists", "masked", "unit_file_state") if key in service}
@@ -462,15 +423,13 @@ def _check_not_masked(info, settings, now):
 
 
 def _check_crash_test(info, settings, now):
-    evidence = _get(info, "crash_test")
-    running_kernel = _get(info, "kernel")
+    evidence = _at(info, "crash_test")
+    running_kernel = _at(info, "kernel")
     max_age = settings["crash_test_max_age_days"]
     facts = {"crash_test": evidence, "kernel": running_kernel, "crash_test_max_age_days": max_age}
-    if evidence is MISSING:
-        return _unknown("the crash-test evidence")
     if not evidence:
         # kdump_info reports an evidence file it could not parse as null plus a note in its errors.
-        unreadable = [e for e in (_get(info, "errors") or []) if isinstance(e, str) and e.startswith(EVIDENCE_PATH)]
+        unreadable = [e for e in (_at(info, "errors") or []) if isinstance(e, str) and e.startswith(EVIDENCE_PATH)]
         if unreadable:
             return Outcome(FAIL, "the crash-test evidence cannot be used: %s" % unreadable[0], facts)
         return Outcome(FAIL, "no crash-test evidence (%s)" % EVIDENCE_PATH, facts)
@@ -497,49 +456,63 @@ def _check_crash_test(info, settings, now):
     return Outcome(PASS, finding, facts)
 
 
-def _readable_by_others(item):
-    if isinstance(item.get("world_readable"), bool):
-        return item["world_readable"]
-    try:
-        return bool(int(str(item.get("mode")), 8) & 0o004)
-    except ValueError:
-        return None
+def _exposure(item):
+    """Who besides the owner can read a listed dump: "others", "group", None (nobody) or "unknown"."""
+    world, group = item.get("world_readable"), item.get("group_readable")
+    if world:
+        return "others"
+    if group:
+        return "group"
+    return None if world is False and group is False else "unknown"
 
 
 def _check_dump_permissions(info, settings, now):
-    dumps = _get(info, "dumps")
+    dumps = _at(info, "dumps")
     target = _target(info)
-    facts = {"dumps_path": _get(dumps, "path"), "count": _get(dumps, "count")}
+    facts = {"dumps_path": _at(dumps, "path"), "count": _at(dumps, "count")}
     target_type = target.get("type") if isinstance(target, dict) else None
-    if dumps is MISSING or (dumps is None and target_type in (None, "local")):
+    if dumps is None and target_type in (None, "local"):
         return Outcome(UNKNOWN, "kdump_info did not report the existing dumps", facts)
     if dumps is None:
         return Outcome(NOT_APPLICABLE, "dumps on a %s target are not listed from the host" % target_type, facts)
     items = dumps.get("items") or []
     path = dumps.get("path") or "the dump directory"
-    exposed = [item for item in items if isinstance(item, dict) and _readable_by_others(item)]
-    undecided = [item for item in items if isinstance(item, dict) and _readable_by_others(item) is None]
-    facts["exposed"] = [{"path": i.get("path"), "mode": i.get("mode"), "dir_mode": i.get("dir_mode")} for i in exposed]
+    exposed = [item for item in items if _exposure(item) in ("others", "group")]
+    undecided = [item for item in items if _exposure(item) == "unknown"]
+    facts["exposed"] = [
+        {"path": i.get("path"), "mode": i.get("mode"), "dir_mode": i.get("dir_mode"), "readable_by": _exposure(i)}
+        for i in exposed
+    ]
     # kdump_info lists the newest dumps only (list_dumps_limit) but counts exposed ones among all of them.
-    counted = dumps.get("world_readable_count")
-    exposed_total = max(len(exposed), counted if _is_number(counted) else 0)
+    world = max(sum(1 for i in exposed if _exposure(i) == "others"), dumps.get("world_readable_count") or 0)
+    group = dumps.get("group_readable_count") or 0
+    exposed_total = max(len(exposed), world, group)
     if exposed_total:
-        shown = ", ".join("%s (mode %s)" % (i.get("path"), i.get("mode")) for i in exposed[:3])
+        shown = ", ".join(
+            "%s (mode %s, readable by %s)" % (i.get("path"), i.get("mode"), _exposure(i)) for i in exposed[:3]
+        )
         more = exposed_total - min(len(exposed), 3)
         if more:
             shown += "%s%d more (older ones, beyond the listed dumps, included)" % (" and " if shown else "", more)
-        return Outcome(FAIL, "%d dump file(s) readable by other users: %s" % (exposed_total, shown), facts)
+        return Outcome(
+            FAIL,
+            "%d dump file(s) readable by other users or the file's group (%d by others, %d by the group): %s"
+            % (exposed_total, world, group, shown),
+            facts,
+        )
     if undecided:
         return Outcome(UNKNOWN, "kdump_info did not report the mode of %d dump file(s)" % len(undecided), facts)
     if not items:
         return Outcome(PASS, "no dumps under %s" % path, facts)
-    return Outcome(PASS, "%d dump file(s) under %s, none readable by other users" % (len(items), path), facts)
+    return Outcome(PASS, "%d dump file(s) under %s, readable by their owner only" % (len(items), path), facts)
 
 
 _REMEDIATE_KDUMP = "set kdump_enabled: true and run kdump.fleet.kdump"
 _REMEDIATE_RESERVE = (
     "set kdump_crashkernel: recommended (or a larger size) and run kdump.fleet.kdump with kdump_reboot_ok: true"
 )
+
+_RESERVATION = ("crashkernel.reserved_bytes", "crashkernel.recommended_bytes", "memory")
 
 CATALOGUE = (
     Check(
@@ -548,12 +521,41 @@ CATALOGUE = (
         True,
         "make the host reachable (connection, credentials, Python) and rerun kdump.fleet.audit",
         _check_audited,
+        reads=(),
     ),
-    Check("KDUMP-001", "kdump tools installed", True, _REMEDIATE_KDUMP + " (installs the kdump tools)", _check_tools),
-    Check("KDUMP-002", "kdump service enabled and active", True, _REMEDIATE_KDUMP, _check_service),
-    Check("KDUMP-003", "crashkernel= on the running kernel's command line", True, _REMEDIATE_RESERVE, _check_cmdline),
-    Check("KDUMP-004", "memory reserved for the capture kernel", True, _REMEDIATE_RESERVE, _check_reserved),
-    Check("KDUMP-005", "reservation at least the recommended size", True, _REMEDIATE_RESERVE, _check_reserved_enough),
+    Check(
+        "KDUMP-001",
+        "kdump tools installed",
+        True,
+        _REMEDIATE_KDUMP + " (installs the kdump tools)",
+        _check_tools,
+        reads=("tools_installed", "packages"),
+    ),
+    Check("KDUMP-002", "kdump service enabled and active", True, _REMEDIATE_KDUMP, _check_service, reads=("service",)),
+    Check(
+        "KDUMP-003",
+        "crashkernel= on the running kernel's command line",
+        True,
+        _REMEDIATE_RESERVE,
+        _check_cmdline,
+        reads=("crashkernel.cmdline", "crashkernel.configured"),
+    ),
+    Check(
+        "KDUMP-004",
+        "memory reserved for the capture kernel",
+        True,
+        _REMEDIATE_RESERVE,
+        _check_reserved,
+        reads=("crashkernel.reserved_bytes", "crashkernel.reserved_source", "crashkernel.cmdline"),
+    ),
+    Check(
+        "KDUMP-005",
+        "reservation at least the recommended size",
+        True,
+        _REMEDIATE_RESERVE,
+        _check_reserved_enough,
+        reads=_RESERVATION,
+    ),
     Check(
         "KDUMP-006",
         "reservation not far above the recommended size",
@@ -561,6 +563,7 @@ CATALOGUE = (
         "set kdump_crashkernel: recommended and run kdump.fleet.kdump with kdump_reboot_ok: true, "
         "or raise kdump_audit_reserved_max_ratio",
         _check_reserved_not_oversized,
+        reads=_RESERVATION,
     ),
     Check(
         "KDUMP-007",
@@ -568,6 +571,7 @@ CATALOGUE = (
         True,
         _REMEDIATE_KDUMP + "; if it still does not load, read the service's journal",
         _check_loaded,
+        reads=("crashkernel.loaded", "crashkernel.reserved_bytes"),
     ),
     Check(
         "KDUMP-008",
@@ -575,6 +579,7 @@ CATALOGUE = (
         False,
         "run kdump.fleet.kdump, which restarts the kdump service to rebuild the capture initrd",
         _check_initrd,
+        reads=("initrd", "config.exists"),
     ),
     Check(
         "KDUMP-009",
@@ -582,6 +587,7 @@ CATALOGUE = (
         True,
         "set kdump_target (and kdump_path) and run kdump.fleet.kdump",
         _check_target_configured,
+        reads=("config.exists", "config.errors", "config.target"),
     ),
     Check(
         "KDUMP-010",
@@ -589,6 +595,7 @@ CATALOGUE = (
         True,
         "fix kdump_target.server or open TCP 2049 (NFS) / 22 (SSH) from the host to it, then rerun the audit",
         _check_target_reachable,
+        reads=("config.exists", "config.target", "config.target_reachable", "config.target_probe"),
     ),
     Check(
         "KDUMP-011",
@@ -597,6 +604,7 @@ CATALOGUE = (
         "free space under kdump_path, point kdump_target at larger storage, or filter more with "
         "kdump_core_collector.dump_level: 31",
         _check_free_space,
+        reads=("config.target", "storage", "memory.bytes", "config.collector.dump_level", "crash_test.dump_bytes"),
     ),
     Check(
         "KDUMP-012",
@@ -604,6 +612,7 @@ CATALOGUE = (
         True,
         "remove kernel.kexec_load_disabled=1 from the sysctl configuration and reboot (it cannot be unset at runtime)",
         _check_kexec_load_disabled,
+        reads=("sysctl.kexec_load_disabled", "crashkernel.loaded"),
     ),
     Check(
         "KDUMP-013",
@@ -612,6 +621,7 @@ CATALOGUE = (
         "record an exception for hardening rule %s, systemctl unmask the kdump service, then %s"
         % (HARDENING_RULE, _REMEDIATE_KDUMP),
         _check_not_masked,
+        reads=("service",),
     ),
     Check(
         "KDUMP-014",
@@ -620,98 +630,66 @@ CATALOGUE = (
         "run kdump.fleet.crash_test on the host (it crashes and reboots the host), or raise "
         "kdump_audit_crash_test_max_age_days",
         _check_crash_test,
+        reads=("crash_test", "kernel", "errors"),
     ),
     Check(
         "KDUMP-015",
-        "existing dumps not readable by other users",
+        "existing dumps readable by their owner only",
         False,
-        "chmod go-rwx the dump files and keep the kdump_path directory at mode 0700",
+        "chmod go-rwx the dump files and keep the kdump_path directory at mode 0700 (kdump.fleet.kdump sets the "
+        "umask of the dump service)",
         _check_dump_permissions,
+        reads=("dumps", "config.target.type"),
     ),
 )
 CHECKS_BY_ID = {check.id: check for check in CATALOGUE}
 CHECK_IDS = tuple(CHECKS_BY_ID)
 
-DEFAULT_SETTINGS = {
-    "required_checks": [check.id for check in CATALOGUE if check.required],
-    "disabled_checks": [],
+# The checks that say "a crash now would be dumped" on a host the role just configured: the
+# role's verify step fails on any of them. KDUMP-010 needs kdump_info's probe_target.
+ROLE_VERIFY_CHECKS = ("KDUMP-001", "KDUMP-002", "KDUMP-004", "KDUMP-007", "KDUMP-009", "KDUMP-010")
+# The crash test's pre-flight guard: without these a crash would be lost, so it refuses.
+CRASH_TEST_CHECKS = ("KDUMP-002", "KDUMP-004", "KDUMP-007", "KDUMP-009")
+
+# Settings the checks read; the audit's kdump_audit_* variables override them (_fleet_audit).
+CHECK_SETTINGS = {
     "reserved_max_ratio": 4.0,
     "dump_ratio_filtered": 0.25,
     "dump_ratio_unfiltered": 1.0,
     "crash_test_max_age_days": 90,
-    "unknown_status": DEGRADED,
-    "min_ready_percent": 100.0,
 }
 
 
-def variable_name(setting):
-    """The role variable that carries a setting: 'min_ready_percent' -> 'kdump_audit_min_ready_percent'."""
-    return "kdump_audit_" + setting
+def _overlaps(problem_path, read):
+    # An empty path is the whole report (not a mapping at all): it spoils every check.
+    return (
+        not problem_path
+        or problem_path == read
+        or problem_path.startswith((read + ".", read + "["))
+        or read.startswith(problem_path + ".")
+    )
 
 
-def validate_settings(overrides=None):
-    """Defaults merged with overrides (None values ignored), checked; AuditSettingsError names the variable."""
-    settings = dict(DEFAULT_SETTINGS)
-    for key, value in (overrides or {}).items():
-        if key not in DEFAULT_SETTINGS:
-            raise AuditSettingsError("unknown audit setting %s" % key)
-        if value is not None:
-            settings[key] = value
-
-    for key in ("required_checks", "disabled_checks"):
-        ids = settings[key]
-        if isinstance(ids, str) or not isinstance(ids, (list, tuple)):
-            raise AuditSettingsError("%s must be a list of check IDs, got %r" % (variable_name(key), ids))
-        unknown = [i for i in ids if i not in CHECKS_BY_ID]
-        if unknown:
-            raise AuditSettingsError(
-                "%s: unknown check ID(s) %s; valid IDs: %s"
-                % (variable_name(key), ", ".join(map(str, unknown)), ", ".join(CHECK_IDS))
-            )
-        settings[key] = list(ids)
-    if "KDUMP-000" in settings["disabled_checks"]:
-        raise AuditSettingsError("%s: KDUMP-000 (host audited) cannot be disabled" % variable_name("disabled_checks"))
-
-    numbers = {
-        "reserved_max_ratio": (1.0, None),
-        "dump_ratio_filtered": (0.0, 1.0),
-        "dump_ratio_unfiltered": (0.0, 1.0),
-        "crash_test_max_age_days": (0, None),
-        "min_ready_percent": (0.0, 100.0),
-    }
-    for key, (low, high) in numbers.items():
-        value = settings[key]
-        if not _is_number(value):
-            raise AuditSettingsError("%s must be a number, got %r" % (variable_name(key), value))
-        if value < low or (high is not None and value > high):
-            bounds = "between %g and %g" % (low, high) if high is not None else "at least %g" % low
-            raise AuditSettingsError("%s must be %s, got %r" % (variable_name(key), bounds, value))
-    if settings["unknown_status"] not in (DEGRADED, NOT_READY):
-        raise AuditSettingsError(
-            "%s must be degraded or not_ready, got %r" % (variable_name("unknown_status"), settings["unknown_status"])
-        )
-    return settings
+def _problem_for(check, problems):
+    for problem in problems:
+        path = problem.split(":", 1)[0]
+        if any(_overlaps(path, read) for read in check.reads):
+            return problem
+    return None
 
 
-# --- hosts and fleet -------------------------------------------------------------------------------
+def evaluate(check, state, problems, settings, now):
+    """One check on a conformed state: its Outcome. Never raises; a bug becomes an unknown result."""
+    problem = _problem_for(check, problems)
+    if problem:
+        return Outcome(UNKNOWN, "kdump_info's report cannot be used: %s" % problem)
+    try:
+        return check.evaluate(state, settings, now)
+    except Exception as exc:  # one host's odd data must not cost the fleet report
+        return Outcome(UNKNOWN, "the check could not evaluate this host's state: %s: %s" % (type(exc).__name__, exc))
 
 
-def _plain(value):
-    """Copy of host data as plain JSON types (strips Ansible's tagged subclasses, tuples, sets)."""
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_plain(item) for item in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value) if math.isfinite(value) else None  # JSON has no NaN or Infinity
-    return str(value)
-
-
-def _check_record(check, severity, outcome):
+def outcome_record(check, severity, outcome):
     return {
         "id": check.id,
         "title": check.title,
@@ -719,146 +697,68 @@ def _check_record(check, severity, outcome):
         "result": outcome.result,
         "finding": outcome.finding,
         "remediation": check.remediation if outcome.result in (FAIL, UNKNOWN) else "",
-        "facts": _plain(outcome.facts),
+        "facts": plain(outcome.facts),
     }
 
 
-def _host_status(checks, settings):
-    status = READY
-    for check in checks:
-        if check["result"] == FAIL and check["severity"] == REQUIRED:
-            return NOT_READY
-        if check["result"] == FAIL or (check["result"] == UNKNOWN and check["severity"] == REQUIRED):
-            candidate = DEGRADED if check["result"] == FAIL else settings["unknown_status"]
-            if STATUSES.index(candidate) > STATUSES.index(status):
-                status = candidate
-    return status
+def conformed(raw_state):
+    """(state, problems) for the checks: missing fields count as problems (an older or foreign report)."""
+    return conform(raw_state, note_missing=True)
 
 
-def _reasons(checks):
-    """One line per check that keeps the host from being ready: required failures first."""
-    order = (
-        lambda c: c["result"] == FAIL and c["severity"] == REQUIRED,
-        lambda c: c["result"] == FAIL and c["severity"] == ADVISORY,
-        lambda c: c["result"] == UNKNOWN and c["severity"] == REQUIRED,
-    )
-    return ["%s %s" % (c["id"], c["finding"]) for wanted in order for c in checks if wanted(c)]
+def failures(raw_state, check_ids, settings=None, now=None):
+    """The checks of ``check_ids`` that do not pass on one host: [{"id", "title", "finding", "remediation"}].
 
-
-def _host_record(host, checks, settings, facts, error=None):
-    status = _host_status(checks, settings)
-    return {
-        "host": host,
-        "status": status,
-        "reasons": _reasons(checks),
-        "counts": {result: sum(1 for c in checks if c["result"] == result) for result in RESULTS},
-        "error": error,
-        "checks": checks,
-        "facts": facts,
-    }
-
-
-def _severity(check_id, settings):
-    # KDUMP-000 is always required: a host without data cannot count as ready.
-    return REQUIRED if check_id == "KDUMP-000" or check_id in settings["required_checks"] else ADVISORY
-
-
-def evaluate_host(host, info, settings, now=None):
-    """Every catalogue check on one host's kdump_info 'kdump' dict; returns the host record."""
+    Unknown counts as a failure here: the role and the crash test act on one host and must be sure.
+    """
+    settings = dict(CHECK_SETTINGS, **(settings or {}))
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    info = info if isinstance(info, dict) else {}
-    checks = []
-    for check in CATALOGUE:
-        severity = _severity(check.id, settings)
-        if check.id in settings["disabled_checks"]:
-            outcome = Outcome(NOT_APPLICABLE, "disabled by %s" % variable_name("disabled_checks"))
-        else:
-            outcome = check.evaluate(info, settings, now)
-        checks.append(_check_record(check, severity, outcome))
-    return _host_record(host, checks, settings, _plain(info), error=None)
+    state, problems = conformed(raw_state)
+    found = []
+    for check_id in check_ids:
+        check = CHECKS_BY_ID[check_id]
+        outcome = evaluate(check, state, problems, settings, now)
+        if outcome.result in (FAIL, UNKNOWN):
+            record = outcome_record(check, REQUIRED, outcome)
+            found.append({key: record[key] for key in ("id", "title", "result", "finding", "remediation")})
+    return found
 
 
-def not_audited_host(host, reason, settings):
-    """Record of a host whose kdump_info gave no data: KDUMP-000 fails and nothing else is evaluated."""
-    check = CHECKS_BY_ID["KDUMP-000"]
-    outcome = Outcome(FAIL, reason, {})
-    return _host_record(host, [_check_record(check, REQUIRED, outcome)], settings, None, error=reason)
+def failure_message(failures_found):
+    """'KDUMP-007 no capture kernel is loaded ... (fix: ...); KDUMP-002 ...' for one host."""
+    return "; ".join("%s %s (fix: %s)" % (item["id"], item["finding"], item["remediation"]) for item in failures_found)
 
 
-def _why_not_audited(registered):
-    """Reason a registered kdump_info result carries no data, or None when it does."""
-    if not isinstance(registered, dict):
-        return "unreachable: no kdump_info result (the host was unreachable or failed before the audit)"
-    message = str(registered.get("msg") or "").strip()
-    if registered.get("unreachable"):
-        return "unreachable: %s" % (message or "no message")
-    if registered.get("skipped"):
-        return "kdump_info was skipped on this host: %s" % (registered.get("skip_reason") or "no reason given")
-    if not isinstance(registered.get("kdump"), dict):
-        # A module that could not start (no usable Python) says why only on stderr.
-        stderr = str(registered.get("module_stderr") or "").strip().splitlines()
-        detail = "; ".join(part for part in (message, stderr[0] if stderr else "") if part)
-        return "kdump_info failed: %s" % (detail or "it returned no kdump data")
-    return None
+def off_failures(raw_state):
+    """What still keeps kdump on where the role turned it off (kdump_enabled: false)."""
+    state, problems = conformed(raw_state)
+    crash, service = state["crashkernel"] or {}, state["service"] or {}
+    found = []
+    if crash.get("loaded") is not False:
+        found.append({"id": "KDUMP-007", "finding": "a capture kernel is still loaded (or it cannot be told)"})
+    if service.get("enabled") is not False and service.get("exists") is not False:
+        found.append({"id": "KDUMP-002", "finding": "service %s is still enabled" % service.get("name")})
+    if crash.get("reserved_bytes") != 0:
+        found.append(
+            {
+                "id": "KDUMP-004",
+                "finding": "%s still reserved; the running kernel has crashkernel=%s and the boot configuration %s"
+                % (format_bytes(crash.get("reserved_bytes")), crash.get("cmdline"), crash.get("configured")),
+            }
+        )
+    return found
 
 
-def evaluate_fleet(results, hosts=None, settings=None, now=None):
-    """Evaluate every host. results: host -> registered kdump_info result; hosts: every host of the play."""
-    settings = settings if settings is not None else validate_settings()
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    results = results or {}
-    names = list(hosts) if hosts is not None else []
-    names += [name for name in results if name not in names]
-    records = []
-    for name in sorted(set(str(n) for n in names)):
-        registered = results.get(name)
-        reason = _why_not_audited(registered)
-        if reason:
-            records.append(not_audited_host(name, reason, settings))
-        else:
-            records.append(evaluate_host(name, registered["kdump"], settings, now))
-    return {
-        "version": 1,
-        "generated": now.isoformat(timespec="seconds"),
-        "settings": _plain(settings),
-        "summary": summarize(records, settings),
-        "catalogue": [dict(check.as_dict(), severity=_severity(check.id, settings)) for check in CATALOGUE],
-        "hosts": records,
-    }
-
-
-def summarize(records, settings):
-    """Fleet counts, the ready share and whether it meets kdump_audit_min_ready_percent."""
-    total = len(records)
-    counts = {status: sum(1 for r in records if r["status"] == status) for status in STATUSES}
-    minimum = settings["min_ready_percent"]
-    failing_checks = {}
-    for record in records:
-        for check in record["checks"]:
-            if check["result"] in (FAIL, UNKNOWN):
-                entry = failing_checks.setdefault(check["id"], {FAIL: 0, UNKNOWN: 0})
-                entry[check["result"]] += 1
-    return {
-        "total": total,
-        "ready": counts[READY],
-        "degraded": counts[DEGRADED],
-        "not_ready": counts[NOT_READY],
-        "ready_percent": round(100.0 * counts[READY] / total, 1) if total else 0.0,
-        "min_ready_percent": minimum,
-        # Integer arithmetic: 2 of 3 ready meets 66.6 but not 66.7, whatever the float rounding.
-        "gate_passed": bool(total) and counts[READY] * 100 >= minimum * total,
-        "checks": dict(sorted(failing_checks.items())),
-    }
-
-
-def gate_message(summary):
-    """One line a pipeline log can show: the ready share against kdump_audit_min_ready_percent."""
-    verdict = "passed" if summary["gate_passed"] else "FAILED"
-    return "kdump readiness gate %s: %d of %d hosts ready (%.1f %%), %s is %g" % (
-        verdict,
-        summary["ready"],
-        summary["total"],
-        summary["ready_percent"],
-        variable_name("min_ready_percent"),
-        summary["min_ready_percent"],
-    )
+def plain(value):
+    """Copy of host data as plain JSON types (strips Ansible's tagged subclasses, tuples, sets)."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None  # JSON has no NaN or Infinity
+    return str(value)

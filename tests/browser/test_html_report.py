@@ -17,7 +17,7 @@ import struct
 import subprocess
 
 import pytest
-from ansible_collections.kdump.fleet.plugins.module_utils._audit import evaluate_fleet, validate_settings
+from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import evaluate_fleet, validate_settings
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import write_reports
 
 CHROMIUM = shutil.which("chromium")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+import importlib.util
 import json
 import os
+import pathlib
 import xml.etree.ElementTree as ET
 from unittest import mock
 
@@ -16,45 +19,21 @@ from ansible.template import Templar
 from ansible_collections.kdump.fleet.plugins.action.audit_report import ActionModule
 
 
+def _sibling(name):
+    """A unit test module by path (the tests run in importlib mode, so no plain import)."""
+    path = pathlib.Path(__file__).parents[1] / "module_utils" / (name + ".py")
+    spec = importlib.util.spec_from_file_location("kdump_fleet_action_tests_" + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def healthy_kdump():
-    """kdump_info's `kdump` dict of a ready host (shape from docs/design.md), trimmed to what the checks read."""
-    return {
-        "kernel": "6.1.0-28-amd64",
-        "tools_installed": True,
-        "packages": {"kdump-tools": "1:1.8.1"},
-        "service": {
-            "name": "kdump-tools",
-            "exists": True,
-            "enabled": True,
-            "active": True,
-            "masked": False,
-            "unit_file_state": "enabled",
-        },
-        "crashkernel": {
-            "cmdline": "256M",
-            "configured": "256M",
-            "reserved_bytes": 268435456,
-            "loaded": True,
-            "iomem": {"size": 268435456},
-            "recommended": "256M",
-            "recommended_bytes": 268435456,
-        },
-        "sysctl": {"kexec_load_disabled": 0},
-        "config": {
-            "path": "/etc/default/kdump-tools",
-            "exists": True,
-            "mtime": 100.0,
-            "target": {"type": "local", "location": None},
-            "path_on_target": "/var/crash",
-            "core_collector": "makedumpfile -c -d 31 -F",
-            "errors": [],
-        },
-        "initrd": {"path": "/var/lib/kdump/initrd.img-6.1.0-28-amd64", "exists": True, "mtime": 200.0, "stale": False},
-        "storage": {"path": "/var/crash", "exists": True, "free_bytes": 8 * 1024**3},
-        "dumps": {"path": "/var/crash", "count": 0, "items": []},
-        "memory": {"total_bytes": 2 * 1024**3, "system_ram_bytes": 2 * 1024**3},
-        "crash_test": {"time": "2099-01-01T00:00:00+00:00", "result": "success"},
-    }
+    """kdump_info's state of a ready host (test_audit's), crash-tested a day ago by the real clock."""
+    state = _sibling("test_audit").ready_info()
+    yesterday = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+    state["crash_test"]["time"] = yesterday.isoformat(timespec="seconds")
+    return state
 
 
 def run_action(args, task_vars=None, check_mode=False):

@@ -1,35 +1,39 @@
-"""Tests of the readiness check catalogue (plugins/module_utils/_audit.py)."""
+"""Tests of the readiness check catalogue (_readiness.py) and the fleet evaluation (_fleet_audit.py)."""
 
 from __future__ import annotations
 
 import copy
 import datetime
+import json
 import pathlib
+import typing
 
 import pytest
 import yaml
-from ansible_collections.kdump.fleet.plugins.module_utils import _audit
-from ansible_collections.kdump.fleet.plugins.module_utils._audit import (
-    ADVISORY,
-    CATALOGUE,
-    CHECK_IDS,
+from ansible_collections.kdump.fleet.plugins.module_utils import _fleet_audit, _host_state, _readiness
+from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import (
     DEFAULT_SETTINGS,
     DEGRADED,
-    FAIL,
-    NOT_APPLICABLE,
     NOT_READY,
-    PASS,
     READY,
-    REQUIRED,
-    UNKNOWN,
     AuditSettingsError,
     evaluate_fleet,
     evaluate_host,
-    format_bytes,
-    parse_dump_level,
-    parse_time,
     validate_settings,
 )
+from ansible_collections.kdump.fleet.plugins.module_utils._readiness import (
+    ADVISORY,
+    CATALOGUE,
+    CHECK_IDS,
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    REQUIRED,
+    UNKNOWN,
+    format_bytes,
+    parse_time,
+)
+from conftest import load_fixture
 
 ROLE = pathlib.Path(__file__).resolve().parents[4] / "roles" / "audit"
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
@@ -37,9 +41,29 @@ GIB = 1024**3
 MIB = 1024**2
 
 
+def full(record, **fields):
+    """A record of the host state schema with every field, those not given null."""
+    return dict(dict.fromkeys(typing.get_type_hints(record)), **fields)
+
+
+def target(**fields):
+    return full(_host_state.Target, **fields)
+
+
+def dump_item(**fields):
+    return full(_host_state.Dump, **fields)
+
+
 def ready_info():
-    """kdump_info's `kdump` dict of a healthy Debian 12 host, in the shape docs/design.md specifies."""
+    """kdump_info's `kdump` state of a healthy Debian 12 host, in the schema of _host_state."""
     return {
+        "state_version": 1,
+        "tool_status": {
+            "command": "kdump-config status",
+            "ready": True,
+            "state": "ready to kdump",
+            "messages": ["current state   : ready to kdump"],
+        },
         "family": "debian",
         "distribution": {"id": "debian", "version": "12", "codename": "bookworm"},
         "kernel": "6.1.0-28-amd64",
@@ -58,6 +82,8 @@ def ready_info():
             "cmdline": "256M",
             "configured": "256M",
             "reserved_bytes": 256 * MIB,
+            "reserved_source": "kexec_crash_size",
+            "kexec_crash_size": 256 * MIB,
             "loaded": True,
             "iomem": {"start": 0x5F000000, "end": 0x6EFFFFFF, "size": 256 * MIB},
             "recommended": "256M",
@@ -68,13 +94,22 @@ def ready_info():
             "path": "/etc/default/kdump-tools",
             "exists": True,
             "mtime": 1795000000.0,
-            "target": {"type": "local", "location": None, "fstype": None},
-            "path_on_target": "/var/crash",
-            "core_collector": "makedumpfile -c -d 31 -F",
+            "target": target(type="local", path="/var/crash"),
+            "collector": {
+                "command": "makedumpfile -c -d 31 -F",
+                "tool": "makedumpfile",
+                "dump_level": 31,
+                "compression": "zlib",
+                "flattened": True,
+                "extra_args": [],
+            },
+            "dump_dmesg": True,
             "failure_action": "reboot",
             "final_action": "reboot",
             "keep_dumps": 0,
             "errors": [],
+            "target_reachable": None,
+            "target_probe": None,
         },
         "initrd": {
             "path": "/var/lib/kdump/initrd.img-6.1.0-28-amd64",
@@ -94,11 +129,14 @@ def ready_info():
                     "mode": "0600",
                     "dir_mode": "0700",
                     "world_readable": False,
+                    "group_readable": False,
                 }
             ],
             "newest": None,
+            "world_readable_count": 0,
+            "group_readable_count": 0,
         },
-        "memory": {"total_bytes": 2062053376, "system_ram_bytes": 2 * GIB},
+        "memory": {"bytes": 2 * GIB, "source": "iomem", "total_bytes": 2062053376, "system_ram_bytes": 2 * GIB},
         "crash_test": {
             "version": 1,
             "time": "2026-11-01T10:00:00+00:00",
@@ -115,68 +153,16 @@ def ready_info():
     }
 
 
-# kdump_info's `kdump` output recorded on the development machine (Debian 12 Firecracker VM, kernel
-# 6.18.44-fc-v657, no kdump-tools, no crashkernel=, no systemd as PID 1) on 2026-11-22 with
-# `ansible localhost -c local -m kdump.fleet.kdump_info -o`.
-DEV_MACHINE_INFO = {
-    "backend": {"bootloader": "none", "config_format": "kdump_tools"},
-    "config": {
-        "core_collector": None,
-        "dump_dmesg": None,
-        "errors": [],
-        "exists": False,
-        "failure_action": None,
-        "final_action": None,
-        "keep_dumps": None,
-        "mtime": None,
-        "path": "/etc/default/kdump-tools",
-        "path_on_target": None,
-        "target": None,
-    },
-    "crash_test": None,
-    "crashkernel": {
-        "cmdline": None,
-        "configured": None,
-        "iomem": None,
-        "loaded": None,
-        "recommended": "256M",
-        "recommended_bytes": 268435456,
-        "reserved_bytes": None,
-    },
-    "distribution": {"codename": "bookworm", "id": "debian", "version": "12"},
-    "dumps": {"count": 0, "items": [], "newest": None, "path": "/var/crash"},
-    "errors": [
-        "/etc/default/kdump-tools: not present",
-        "systemctl show kdump-tools.service failed (rc=1): System has not been booted with systemd as init "
-        "system (PID 1). Can't operate.; active state unknown",
-        "/sys/kernel/kexec_crash_loaded: not present (kernel without kexec/crash dump support?)",
-        "/sys/kernel/kexec_crash_size: not present (kernel without kexec/crash dump support?)",
-        "/proc/sys/kernel/kexec_load_disabled: not present",
-        "/proc/sys/kernel/sysrq: not present",
-    ],
-    "family": "debian",
-    "initrd": {"exists": False, "mtime": None, "path": "/var/lib/kdump/initrd.img-6.18.44-fc-v657", "stale": None},
-    "kernel": "6.18.44-fc-v657",
-    "memory": {"system_ram_bytes": 25769405440, "total_bytes": 25276510208},
-    "packages": {"kdump-tools": None, "kexec-tools": "1:2.0.25-3+deb12u3", "makedumpfile": "1:1.7.2-1"},
-    "service": {
-        "active": False,
-        "enabled": False,
-        "exists": False,
-        "masked": False,
-        "name": "kdump-tools",
-        "unit_file_state": None,
-    },
-    "storage": {"exists": False, "free_bytes": 82461085696, "path": "/var/crash", "total_bytes": 270553174016},
-    "sysctl": {"kexec_load_disabled": None, "panic_on_oops": 0, "sysrq": None},
-    "tools_installed": False,
-}
+# kdump_info's state recorded on the development machine (no kdump-tools, no crashkernel=, no systemd
+# as PID 1); see fixtures/kdump_info/SOURCE.md.
+DEV_MACHINE_INFO = json.loads(load_fixture("kdump_info", "dev-controller-debian12.json"))
 
 
 def run_check(check_id, info, **overrides):
     settings = validate_settings(overrides)
-    outcome = _audit.CHECKS_BY_ID[check_id].evaluate(info, settings, NOW)
-    assert outcome.result in _audit.RESULTS
+    state, problems = _readiness.conformed(info)
+    outcome = _readiness.evaluate(_readiness.CHECKS_BY_ID[check_id], state, problems, settings, NOW)
+    assert outcome.result in _readiness.RESULTS
     return outcome
 
 
@@ -217,7 +203,9 @@ def both(*changes):
 
 
 def as_dumps(*items):
-    return setter("dumps", {"path": "/var/crash", "count": len(items), "items": list(items), "newest": None})
+    dumps = {"path": "/var/crash", "count": len(items), "items": [dump_item(**i) for i in items], "newest": None}
+    dumps.update(world_readable_count=0, group_readable_count=0)
+    return setter("dumps", dumps)
 
 
 # --- every check on the ready host -----------------------------------------------------------------
@@ -256,7 +244,9 @@ CASES = [
     ),
     ("KDUMP-002", setter("service", "active", False), FAIL, "kdump-tools is not active"),
     ("KDUMP-002", setter("service", "active", None), UNKNOWN, "enabled and active"),
-    ("KDUMP-002", deleter("service"), UNKNOWN, "kdump service"),
+    ("KDUMP-002", deleter("service"), UNKNOWN, "service: missing"),
+    # Wrong types never read as healthy (issue 12): a string "true" is not a bool.
+    ("KDUMP-002", setter("service", "active", "yes"), UNKNOWN, "service.active: expected bool, got str"),
     # KDUMP-003 crashkernel= on the running command line
     ("KDUMP-003", setter("crashkernel", "cmdline", None), FAIL, "boot config has crashkernel=256M"),
     (
@@ -265,7 +255,7 @@ CASES = [
         FAIL,
         "neither",
     ),
-    ("KDUMP-003", deleter("crashkernel", "cmdline"), UNKNOWN, "crashkernel="),
+    ("KDUMP-003", deleter("crashkernel", "cmdline"), UNKNOWN, "crashkernel.cmdline: missing"),
     # KDUMP-004 memory reserved
     (
         "KDUMP-004",
@@ -273,24 +263,25 @@ CASES = [
         FAIL,
         "could not reserve it",
     ),
-    # kexec_crash_size unreadable: the iomem region still tells the size.
-    ("KDUMP-004", setter("crashkernel", "reserved_bytes", None), PASS, "256 MiB reserved"),
+    # kexec_crash_size unreadable: kdump_info took the size from the iomem region.
     (
         "KDUMP-004",
-        both(setter("crashkernel", "reserved_bytes", None), setter("crashkernel", "iomem", None)),
-        FAIL,
-        "no Crash kernel region",
+        both(setter("crashkernel", "kexec_crash_size", None), setter("crashkernel", "reserved_source", "iomem")),
+        PASS,
+        "256 MiB reserved for the capture kernel (from the /proc/iomem Crash kernel region)",
     ),
     (
         "KDUMP-004",
         both(
-            setter("crashkernel", "reserved_bytes", None),
+            setter("crashkernel", "reserved_bytes", 0),
+            setter("crashkernel", "reserved_source", "iomem_none"),
             setter("crashkernel", "iomem", None),
-            setter("memory", "system_ram_bytes", None),
         ),
-        UNKNOWN,
-        "reserved size",
+        FAIL,
+        "no Crash kernel region",
     ),
+    ("KDUMP-004", setter("crashkernel", "reserved_bytes", None), UNKNOWN, "reserved size"),
+    ("KDUMP-004", setter("crashkernel", "reserved_bytes", float("inf")), UNKNOWN, "expected int, got float inf"),
     # KDUMP-005 at least the recommended size
     ("KDUMP-005", setter("crashkernel", "reserved_bytes", 128 * MIB), FAIL, "128 MiB reserved is below the 256 MiB"),
     ("KDUMP-005", setter("crashkernel", "reserved_bytes", 0), NOT_APPLICABLE, "KDUMP-004"),
@@ -299,10 +290,12 @@ CASES = [
     ("KDUMP-006", setter("crashkernel", "reserved_bytes", 1024 * MIB), PASS, "within 4x"),
     ("KDUMP-006", setter("crashkernel", "reserved_bytes", 1025 * MIB), FAIL, "more than 4x the recommended 256 MiB"),
     ("KDUMP-006", setter("crashkernel", "reserved_bytes", 0), NOT_APPLICABLE, "KDUMP-004"),
-    ("KDUMP-006", deleter("crashkernel"), UNKNOWN, "recommended"),
+    ("KDUMP-006", deleter("crashkernel"), UNKNOWN, "crashkernel: missing"),
     # KDUMP-007 capture kernel loaded
     ("KDUMP-007", setter("crashkernel", "loaded", False), FAIL, "no capture kernel is loaded"),
     ("KDUMP-007", setter("crashkernel", "loaded", None), UNKNOWN, "kexec_crash_loaded"),
+    ("KDUMP-007", setter("crashkernel", "loaded", "false"), UNKNOWN, "crashkernel.loaded: expected bool"),
+    ("KDUMP-007", setter("crashkernel", "loaded", [1]), UNKNOWN, "crashkernel.loaded: expected bool"),
     (
         "KDUMP-007",
         both(setter("crashkernel", "loaded", None), setter("crashkernel", "reserved_bytes", 0)),
@@ -310,29 +303,29 @@ CASES = [
         "no memory is reserved",
     ),
     # KDUMP-008 initrd newer than the config
-    ("KDUMP-008", setter("initrd", "mtime", 1794999999.0), FAIL, "older than the dump config"),
+    # kdump_info compares the times once; the check takes its answer.
+    ("KDUMP-008", setter("initrd", "stale", True), FAIL, "older than the dump config"),
     ("KDUMP-008", setter("initrd", "exists", False), FAIL, "does not exist"),
-    (
-        "KDUMP-008",
-        both(setter("initrd", "mtime", None), setter("initrd", "stale", True)),
-        FAIL,
-        "older than the dump config",
-    ),
     ("KDUMP-008", setter("config", "exists", False), NOT_APPLICABLE, "KDUMP-009"),
-    ("KDUMP-008", both(setter("initrd", "mtime", None), setter("initrd", "stale", None)), UNKNOWN, "times"),
+    ("KDUMP-008", setter("initrd", "stale", None), UNKNOWN, "older than the dump config"),
     ("KDUMP-008", setter("initrd", None), UNKNOWN, "initrd"),
     # KDUMP-009 dump target configured
     ("KDUMP-009", setter("config", "exists", False), FAIL, "/etc/default/kdump-tools does not exist"),
     ("KDUMP-009", setter("config", "errors", ["NFS and SSH are both set"]), FAIL, "NFS and SSH are both set"),
     ("KDUMP-009", setter("config", "target", None), FAIL, "no dump target"),
-    ("KDUMP-009", setter("config", "target", {"type": "nfs", "location": None}), FAIL, "nfs dump target"),
-    ("KDUMP-009", setter("config", "target", {"type": "nfs", "location": "nfs1:/crash"}), PASS, "nfs nfs1:/crash"),
+    ("KDUMP-009", setter("config", "target", target(type="nfs", location=None)), FAIL, "nfs dump target"),
+    (
+        "KDUMP-009",
+        setter("config", "target", target(type="nfs", location="nfs1:/crash", host="nfs1")),
+        PASS,
+        "nfs nfs1:/crash",
+    ),
     ("KDUMP-009", setter("config", None), UNKNOWN, "dump config"),
     # KDUMP-010 target reachable
     (
         "KDUMP-010",
         both(
-            setter("config", "target", {"type": "nfs", "location": "nfs1:/crash"}),
+            setter("config", "target", target(type="nfs", location="nfs1:/crash", host="nfs1")),
             setter("config", "target_reachable", True),
         ),
         PASS,
@@ -341,21 +334,25 @@ CASES = [
     (
         "KDUMP-010",
         both(
-            setter("config", "target", {"type": "ssh", "location": "kdump@dumps"}),
+            setter("config", "target", target(type="ssh", location="kdump@dumps", host="dumps")),
             setter("config", "target_reachable", False),
-            setter("config", "target_probe", {"host": "dumps", "port": 22, "error": "timed out after 3 s"}),
+            setter(
+                "config",
+                "target_probe",
+                {"host": "dumps", "port": 22, "reachable": False, "error": "timed out after 3 s", "elapsed_s": 3.0},
+            ),
         ),
         FAIL,
         "(TCP port 22) is not reachable from the host: timed out after 3 s",
     ),
     (
         "KDUMP-010",
-        setter("config", "target", {"type": "ssh", "location": "kdump@dumps"}),
+        setter("config", "target", target(type="ssh", location="kdump@dumps", host="dumps")),
         UNKNOWN,
         "was not probed",
     ),
-    ("KDUMP-010", setter("config", "target", {"type": "raw", "location": "/dev/sdb1"}), NOT_APPLICABLE, "raw"),
-    ("KDUMP-010", setter("config", "target", {"type": "dracut_args", "location": "x"}), UNKNOWN, "cannot tell"),
+    ("KDUMP-010", setter("config", "target", target(type="raw", location="/dev/sdb1")), NOT_APPLICABLE, "raw"),
+    ("KDUMP-010", setter("config", "target", target(type="dracut_args", location="x")), UNKNOWN, "cannot tell"),
     ("KDUMP-010", setter("config", "exists", False), NOT_APPLICABLE, "KDUMP-009"),
     # KDUMP-011 free space: -d 31 on 2 GiB RAM estimates 0.25 x 2 GiB = 512 MiB
     (
@@ -380,7 +377,7 @@ CASES = [
     ),
     (
         "KDUMP-011",
-        both(setter("config", "core_collector", "makedumpfile -c -d 1"), setter("storage", "free_bytes", 1 * GIB)),
+        both(setter("config", "collector", "dump_level", 1), setter("storage", "free_bytes", 1 * GIB)),
         FAIL,
         "estimated dump 2 GiB (1 x 2 GiB RAM at dump level 1)",
     ),
@@ -390,7 +387,12 @@ CASES = [
         PASS,
         "/var/crash (does not exist yet)",
     ),
-    ("KDUMP-011", setter("config", "target", {"type": "nfs", "location": "nfs1:/crash"}), NOT_APPLICABLE, "nfs"),
+    (
+        "KDUMP-011",
+        setter("config", "target", target(type="nfs", location="nfs1:/crash", host="nfs1")),
+        NOT_APPLICABLE,
+        "nfs",
+    ),
     ("KDUMP-011", setter("storage", "free_bytes", None), UNKNOWN, "free space"),
     ("KDUMP-011", setter("storage", None), UNKNOWN, "file system"),
     # KDUMP-012 kexec_load_disabled
@@ -438,36 +440,70 @@ CASES = [
     ("KDUMP-014", setter("crash_test", "result", "failed"), FAIL, "did not succeed: dump saved"),
     ("KDUMP-014", setter("crash_test", "time", "yesterday"), UNKNOWN, "no valid time"),
     ("KDUMP-014", setter("kernel", "6.1.0-30-amd64"), PASS, "on kernel 6.1.0-28-amd64 (running now: 6.1.0-30-amd64)"),
-    ("KDUMP-014", deleter("crash_test"), UNKNOWN, "crash-test evidence"),
+    ("KDUMP-014", deleter("crash_test"), UNKNOWN, "crash_test: missing"),
     # KDUMP-015 dumps readable by other users (LAB.md: Debian wrote a 0644 dump)
     (
         "KDUMP-015",
         as_dumps({"path": "/var/crash/1/dump.1", "mode": "0644", "dir_mode": "0755", "world_readable": True}),
         FAIL,
-        "1 dump file(s) readable by other users: /var/crash/1/dump.1 (mode 0644)",
+        "1 dump file(s) readable by other users or the file's group (1 by others, 0 by the group): "
+        "/var/crash/1/dump.1 (mode 0644, readable by others)",
     ),
     (
         "KDUMP-015",
-        as_dumps({"path": "/var/crash/1/dump.1", "mode": "0644", "dir_mode": "0700", "world_readable": False}),
+        as_dumps(
+            {
+                "path": "/var/crash/1/dump.1",
+                "mode": "0644",
+                "dir_mode": "0700",
+                "world_readable": False,
+                "group_readable": False,
+            }
+        ),
         PASS,
-        "none readable",
+        "readable by their owner only",
     ),
-    ("KDUMP-015", as_dumps({"path": "/var/crash/1/dump.1", "mode": "0604"}), FAIL, "mode 0604"),
+    # Group-readable dumps are exposed too (issue 12): kernel memory for every member of the group.
+    (
+        "KDUMP-015",
+        as_dumps(
+            {
+                "path": "/var/crash/1/dump.1",
+                "mode": "0640",
+                "dir_mode": "0750",
+                "world_readable": False,
+                "group_readable": True,
+            }
+        ),
+        FAIL,
+        "(mode 0640, readable by group)",
+    ),
     ("KDUMP-015", as_dumps({"path": "/var/crash/1/dump.1"}), UNKNOWN, "mode of 1 dump file"),
     ("KDUMP-015", as_dumps(), PASS, "no dumps under /var/crash"),
     (
         "KDUMP-015",
         both(
-            as_dumps({"path": "/var/crash/9/dump.9", "mode": "0600", "dir_mode": "0700", "world_readable": False}),
+            as_dumps(
+                {
+                    "path": "/var/crash/9/dump.9",
+                    "mode": "0600",
+                    "dir_mode": "0700",
+                    "world_readable": False,
+                    "group_readable": False,
+                }
+            ),
             setter("dumps", "world_readable_count", 2),
         ),
         FAIL,
-        "2 dump file(s) readable by other users: 2 more (older ones, beyond the listed dumps, included)",
+        "2 dump file(s) readable by other users or the file's group (2 by others, 0 by the group): "
+        "2 more (older ones, beyond the listed dumps, included)",
     ),
     ("KDUMP-015", setter("dumps", None), UNKNOWN, "existing dumps"),
     (
         "KDUMP-015",
-        both(setter("dumps", None), setter("config", "target", {"type": "ssh", "location": "kdump@dumps"})),
+        both(
+            setter("dumps", None), setter("config", "target", target(type="ssh", location="kdump@dumps", host="dumps"))
+        ),
         NOT_APPLICABLE,
         "ssh target",
     ),
@@ -493,7 +529,10 @@ def test_every_check_has_fail_and_unknown_cases():
 
 
 def test_many_exposed_dumps_are_summarised():
-    items = [{"path": f"/var/crash/{i}/dump.{i}", "mode": "0644", "world_readable": True} for i in range(5)]
+    items = [
+        {"path": f"/var/crash/{i}/dump.{i}", "mode": "0644", "world_readable": True, "group_readable": True}
+        for i in range(5)
+    ]
     outcome = run_check("KDUMP-015", mutated(as_dumps(*items)))
     assert outcome.result == FAIL
     assert "5 dump file(s)" in outcome.finding and "and 2 more" in outcome.finding
@@ -676,7 +715,7 @@ def test_gate_uses_exact_arithmetic(ready, total, minimum, passed):
     results.update({f"n{i}": None for i in range(total - ready)})
     fleet = evaluate_fleet(results, settings=validate_settings({"min_ready_percent": minimum}), now=NOW)
     assert fleet["summary"]["gate_passed"] is passed
-    assert _audit.gate_message(fleet["summary"]).startswith(
+    assert _fleet_audit.gate_message(fleet["summary"]).startswith(
         "kdump readiness gate %s" % ("passed" if passed else "FAILED")
     )
 
@@ -686,17 +725,20 @@ def test_an_empty_fleet_does_not_pass_the_gate():
     assert (summary["total"], summary["gate_passed"], summary["ready_percent"]) == (0, False, 0.0)
 
 
-def test_fleet_facts_are_plain_json_types():
+def test_fleet_facts_are_plain_json_types_in_the_state_schema():
     class TaggedStr(str):
         """Stands in for ansible-core 2.19's tagged strings."""
 
     info = ready_info()
     info["kernel"] = TaggedStr("6.1.0-28-amd64")
+    info["initrd"]["mtime"] = float("nan")
     info["extra"] = ({1, 2}, float("nan"))
     record = evaluate_fleet({"h": registered(info)}, now=NOW)["hosts"][0]
     assert type(record["facts"]["kernel"]) is str  # pylint: disable=unidiomatic-typecheck  # exact type: no subclass
-    assert record["facts"]["extra"][1] is None
-    assert sorted(record["facts"]["extra"][0]) == [1, 2]
+    # Not a finite number: unknown, and said so; keys outside the schema are not carried.
+    assert record["facts"]["initrd"]["mtime"] is None
+    assert record["errors"] == ["kdump_info state: initrd.mtime: expected float, got float nan"]
+    assert "extra" not in record["facts"]
 
 
 # --- settings --------------------------------------------------------------------------------------
@@ -738,7 +780,7 @@ def test_role_defaults_and_argument_specs_match_the_python_defaults():
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
     for setting, value in DEFAULT_SETTINGS.items():
-        variable = _audit.variable_name(setting)
+        variable = _fleet_audit.variable_name(setting)
         assert defaults[variable] == value, variable
         assert specs[variable]["default"] == value, variable
     assert set(specs) == set(defaults)
@@ -761,8 +803,9 @@ def test_role_defaults_and_argument_specs_match_the_python_defaults():
         (None, None),
     ],
 )
-def test_parse_dump_level(collector, level):
-    assert parse_dump_level(collector) == level
+def test_collector_dump_level(collector, level):
+    parsed = _host_state.parse_collector(collector)
+    assert (parsed["dump_level"] if parsed else None) == level
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from ansible_collections.kdump.fleet.plugins.module_utils import _audit_reports
-from ansible_collections.kdump.fleet.plugins.module_utils._audit import evaluate_fleet, validate_settings
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
     FILE_NAMES,
     md_escape,
@@ -25,6 +24,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import 
     render_markdown,
     write_reports,
 )
+from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import evaluate_fleet, validate_settings
 
 
 def _sibling(name):
@@ -55,7 +55,17 @@ def sample_fleet(min_ready_percent=100):
     unknown["sysctl"]["kexec_load_disabled"] = None
     hostile = ready_info()
     hostile["kernel"] = "<b>6.1</b>"
-    hostile["dumps"]["items"] = [{"path": HOSTILE_PATH, "mode": "0644", "dir_mode": "0755", "world_readable": True}]
+    hostile["dumps"]["items"] = [
+        {
+            "path": HOSTILE_PATH,
+            "mtime": 1.0,
+            "size": 1,
+            "mode": "0644",
+            "dir_mode": "0755",
+            "world_readable": True,
+            "group_readable": True,
+        }
+    ]
     results = {
         "web1.example.com": registered(ready_info()),
         "web2.example.com": registered(degraded),
