@@ -13,6 +13,11 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
+    FORMATS,
+    render_markdown,
+    write_reports,
+)
 from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import (
     CHECK_IDS,
     DEFAULT_SETTINGS,
@@ -22,11 +27,6 @@ from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import (
     evaluate_fleet,
     gate_message,
     validate_settings,
-)
-from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
-    FORMATS,
-    render_markdown,
-    write_reports,
 )
 
 ARGUMENT_SPEC = {

@@ -17,8 +17,8 @@ import struct
 import subprocess
 
 import pytest
-from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import evaluate_fleet, validate_settings
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import write_reports
+from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import evaluate_fleet, validate_settings
 
 CHROMIUM = shutil.which("chromium")
 # `make browser` (and so `make test`) installs chromium and sets this: there a missing
