@@ -309,9 +309,10 @@ def find_dumps(listing, limit=None):
     KDUMP_COMPRESSION, or ``vmcore.<stamp>`` for its copy fallback); kdump-utils writes ``<ip>-<date>/vmcore``
     (``vmcore.flat`` for flattened dumps). Partial files (``*-incomplete``) and kernel
     logs are not dumps. ``world_readable`` means others can read the file: it has o+r
-    and its directory o+x. Returns {count, items (at most ``limit``), newest,
-    world_readable_count}; ``newest`` and ``world_readable_count`` look at every dump,
-    also those beyond ``limit``.
+    and its directory o+x; ``group_readable`` the same for the file's group (g+r, g+x).
+    Returns {count, items (at most ``limit``), newest, world_readable_count,
+    group_readable_count}; ``newest`` and the counts look at every dump, also those beyond
+    ``limit``.
     """
     items = []
     for entry in listing:
@@ -327,6 +328,7 @@ def find_dumps(listing, limit=None):
                 "mode": "%04o" % mode,
                 "dir_mode": "%04o" % dir_mode,
                 "world_readable": bool(mode & stat.S_IROTH) and bool(dir_mode & stat.S_IXOTH),
+                "group_readable": bool(mode & stat.S_IRGRP) and bool(dir_mode & stat.S_IXGRP),
             }
         )
     items.sort(key=lambda item: (item["mtime"], item["path"]), reverse=True)
@@ -334,6 +336,7 @@ def find_dumps(listing, limit=None):
         "count": len(items),
         "newest": items[0] if items else None,
         "world_readable_count": sum(1 for item in items if item["world_readable"]),
+        "group_readable_count": sum(1 for item in items if item["group_readable"]),
     }
     summary["items"] = items[:limit] if limit is not None else items
     return summary

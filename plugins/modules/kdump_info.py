@@ -245,9 +245,11 @@ from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import (
     DPKG_QUERY_FORMAT,
     RPM_QUERY_FORMAT,
     SYSTEMCTL_PROPERTIES,
+    choose_bootloader,
     distribution,
     family,
     find_dumps,
+    memory_figure,
     parse_dpkg_query,
     parse_kdump_config_show,
     parse_kdumpctl_status,
@@ -413,18 +415,14 @@ def gather(module):
 
 
 def _memory(iomem, meminfo):
-    """The one RAM figure: System RAM of /proc/iomem when root could read it, else MemTotal."""
-    system_ram, total = iomem["system_ram_bytes"], meminfo.get("MemTotal")
-    figure, source = (system_ram, "iomem") if system_ram else (total, "meminfo") if total else (None, None)
-    return {"bytes": figure, "source": source, "total_bytes": total, "system_ram_bytes": system_ram}
+    """The one RAM figure (_host_facts.memory_figure) with the two readings it came from."""
+    figure = memory_figure(iomem, meminfo)
+    return dict(figure, total_bytes=meminfo.get("MemTotal"), system_ram_bytes=iomem["system_ram_bytes"])
 
 
 def _bootloader(host):
-    if host.find_tool("grubby"):
-        return "grubby"
-    if host.stat("/etc/default/grub") or host.find_tool("update-grub"):
-        return "grub_dropin"
-    return "none"
+    # The same rule as the crashkernel module's: only installed tools count (_host_facts).
+    return choose_bootloader(lambda name: bool(host.find_tool(name)))
 
 
 def _packages(host, per_family):

@@ -290,7 +290,9 @@ def test_find_dumps_limit_keeps_the_newest_and_counts_all():
     assert found["count"] == 5
     assert [item["mtime"] for item in found["items"]] == [4.0, 3.0]
     assert found["newest"]["mtime"] == 4.0
-    assert hf.find_dumps([], limit=2) == {"count": 0, "items": [], "newest": None, "world_readable_count": 0}
+    assert hf.find_dumps([], limit=2) == {
+        "count": 0, "items": [], "newest": None, "world_readable_count": 0, "group_readable_count": 0,
+    }  # fmt: skip
 
 
 def test_find_dumps_counts_exposed_dumps_beyond_the_limit():

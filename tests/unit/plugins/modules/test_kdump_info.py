@@ -90,7 +90,8 @@ def debian_root(tmp_path, monkeypatch):
         mtime=1_700_000_200,
     )
     _write(root, "/var/lib/kdump/initrd.img-" + KERNEL, "initrd", mtime=1_700_000_100)
-    for tool in ("/usr/bin/systemctl", "/usr/bin/dpkg-query"):
+    # update-grub makes the GRUB drop-in the boot-loader backend (the tools decide, not /etc/default/grub).
+    for tool in ("/usr/bin/systemctl", "/usr/bin/dpkg-query", "/usr/sbin/update-grub"):
         _tool(root, tool)
     # kdump-tools' layout (LAB.md): <stamp>/dump.<stamp> and dmesg.<stamp>; the dump 0644 as seen there.
     _write(root, "/var/crash/202611221330/dump.202611221330", "x" * 1000, mode=0o644, mtime=1_700_000_300)
