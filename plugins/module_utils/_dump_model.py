@@ -309,7 +309,7 @@ def _target_errors(target):
             path("key", "/root/.ssh/kdump_id_rsa")
         port = target.get("port")
         if _is_set(port) and not (_is_int(port) and 1 <= port <= 65535):
-            errors.append("kdump_target.port=%r must be a whole number from 1 to 65535, e.g. 2222" % (port,))
+            errors.append("kdump_target.port=%s must be a whole number from 1 to 65535, e.g. 2222" % ascii(port))
     return errors
 
 
@@ -351,7 +351,7 @@ def _collector_errors(collector, kind, family):
 
     level = collector.get("dump_level")
     if not _is_int(level) or not 0 <= level <= 31:
-        errors.append("kdump_core_collector.dump_level=%r must be a whole number from 0 to 31" % (level,))
+        errors.append("kdump_core_collector.dump_level=%s must be a whole number from 0 to 31" % ascii(level))
     compression = collector.get("compression")
     if not isinstance(compression, str) or compression not in COMPRESSION_FLAGS:
         errors.append(
@@ -469,13 +469,14 @@ def validate(model, family):
     """Every problem of the model for one OS family; each message names the variable and the fix."""
     if family not in FAMILIES:
         return [
-            "OS family %r is not supported; kdump.fleet renders dump config for %s" % (family, " and ".join(FAMILIES))
+            "OS family %s is not supported; kdump.fleet renders dump config for %s"
+            % (ascii(family), " and ".join(FAMILIES))
         ]
     model = normalize(model)
     errors = []
     for name in ("kdump_enabled", "kdump_dump_dmesg"):
         if not isinstance(model[name], bool):
-            errors.append("%s=%r must be true or false" % (name, model[name]))
+            errors.append("%s=%s must be true or false" % (name, ascii(model[name])))
     target = model["kdump_target"]
     errors.extend(_target_errors(target))
     kind = _target_type(target) if isinstance(target, dict) else None
@@ -498,7 +499,7 @@ def validate(model, family):
         errors.append("kdump_final_action=%s is not valid; use one of %s" % (_show(final), ", ".join(FINAL_ACTIONS)))
     keep = model["kdump_keep_dumps"]
     if not _is_int(keep) or keep < 0:
-        errors.append("kdump_keep_dumps=%r must be a whole number, 0 to keep every dump" % (keep,))
+        errors.append("kdump_keep_dumps=%s must be a whole number, 0 to keep every dump" % ascii(keep))
     if kind in TARGET_TYPES:
         errors.extend(_family_errors(model, kind, family))
     return errors

@@ -184,15 +184,49 @@ def test_relative_path():
     assert validate(parse("path var/crash\n")) == ["path 'var/crash' must be an absolute path"]
 
 
-@pytest.mark.parametrize("value", ["a # b", "two\nlines", "   "])
+@pytest.mark.parametrize(
+    "value",
+    ["a # b", "two\nlines", "   ", "", "/x\r", "/x\x0bssh", "/x\x85", "/x\u2028", " /x", "/x\t", '"/x"', "/x\x7f"],
+)
 def test_render_refuses_values_kdump_conf_cannot_hold(value):
     with pytest.raises(ValueError, match="path"):
         render(KdumpConf([("path", value)]))
 
 
-def test_render_refuses_bad_directive_name():
+@pytest.mark.parametrize("name", ["path /x\nssh", "path\n", "Path", "1path", ""])
+def test_render_refuses_bad_directive_name(name):
     with pytest.raises(ValueError, match="directive"):
-        render(KdumpConf([("path /x\nssh", "a@b")]))
+        render(KdumpConf([(name, "a@b")]))
+
+
+# Lines are split on "\n" only and words on space and tab only, as kdumpctl's `read -r` does;
+# test_dump_readback.py checks the same texts against a real sh.
+@pytest.mark.parametrize(
+    ("text", "directives"),
+    [
+        ("path /var/crash\x0bssh evil@host\n", [("path", "/var/crash\x0bssh evil@host")]),
+        ("path /var/crash\x0cssh evil@host\n", [("path", "/var/crash\x0cssh evil@host")]),
+        ("path /var/crash\x1cssh evil@host\n", [("path", "/var/crash\x1cssh evil@host")]),
+        ("path /var/crash\x85ssh evil@host\n", [("path", "/var/crash\x85ssh evil@host")]),
+        ("path /var/crash\u2028ssh evil@host\n", [("path", "/var/crash\u2028ssh evil@host")]),
+        ("path /var/crash\r\n", [("path", "/var/crash\r")]),
+        ("path /var/crash # c\r\n", [("path", "/var/crash")]),
+        ("\r\n\x0b\n# c\rpath /x\n", []),
+        ("\x0bpath /x\n", [("\x0bpath", "/x")]),
+        ('path " /x "\n', [("path", "/x")]),
+        ("path /x", [("path", "/x")]),
+    ],
+)
+def test_parse_splits_lines_like_kdumpctl(text, directives):
+    assert parse(text).directives == directives
+
+
+def test_parse_reports_control_characters_and_dos_line_ends():
+    assert parse("path /var/crash\r\n").errors == [
+        "line 1: holds the character U+000D, which kdumpctl keeps in the directive or value "
+        "(other readers may split or drop it); remove it"
+    ]
+    assert parse("path /a\tb\n# \x0b comment\n").errors == []
 
 
 def test_render_empty():

@@ -82,7 +82,7 @@ def test_quote():
     assert quote("it's") == "'it'\\''s'"
 
 
-@pytest.mark.parametrize("name", ["1ABC", "A-B", "A B", "A=B", ""])
+@pytest.mark.parametrize("name", ["1ABC", "A-B", "A B", "A=B", "", "SSH\n", "A\nB"])
 def test_render_refuses_bad_names(name):
     with pytest.raises(ValueError, match="shell variable name"):
         render({name: "x"})
