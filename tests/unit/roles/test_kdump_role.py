@@ -25,6 +25,8 @@ ANSIBLE_NAMES = {
     "role_path",
     "item",
     "omit",
+    "query",
+    "lookup",
 }
 # Keys whose string value is a bare Jinja expression rather than a template.
 EXPRESSION_KEYS = {"when", "that", "until", "failed_when", "changed_when"}
