@@ -12,8 +12,15 @@ Both are compared with the model's own directives/values and with the collection
 from __future__ import annotations
 
 import os
+import pathlib
 import shutil
 import subprocess
+
+# Hypothesis keeps caches in ./.hypothesis unless told otherwise; keep them out of the
+# collection tree (ansible-galaxy build and the sanity copy would pick them up).
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", str(pathlib.Path(__file__).resolve().parents[4] / ".tmp" / "hypothesis")
+)
 
 import pytest
 from ansible_collections.kdump.fleet.plugins.module_utils import _kdump_conf, _kdump_tools
