@@ -30,7 +30,10 @@ from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import (
 )
 
 ARGUMENT_SPEC = {
-    "results": {"type": "dict", "required": True},
+    # Either the registered results by host, or the name of the variable each host registered
+    # them in: the action then reads them from hostvars itself (no Jinja zip over the fleet).
+    "results": {"type": "dict"},
+    "result_var": {"type": "str"},
     "hosts": {"type": "list", "elements": "str"},
     "report_dir": {"type": "str", "default": "kdump-audit-reports"},
     "formats": {"type": "list", "elements": "str", "choices": list(FORMATS), "default": list(FORMATS)},
@@ -51,6 +54,18 @@ class ActionModule(ActionBase):
     _requires_connection = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
+    @staticmethod
+    def _results(args, task_vars):
+        """host -> registered kdump_info result, from ``results`` or read from hostvars by ``result_var``."""
+        if (args["results"] is None) == (args["result_var"] is None):
+            raise AnsibleActionFail("give exactly one of results and result_var")
+        if args["results"] is not None:
+            return args["results"]
+        hostvars = task_vars.get("hostvars") or {}
+        hosts = args["hosts"] or list(hostvars)
+        # A host missing from hostvars, or without the variable, is reported as not audited.
+        return {host: (hostvars.get(host) or {}).get(args["result_var"]) for host in hosts}
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
@@ -64,7 +79,7 @@ class ActionModule(ActionBase):
         except AuditSettingsError as exc:
             raise AnsibleActionFail(str(exc)) from None
 
-        fleet = evaluate_fleet(args["results"], args["hosts"], settings)
+        fleet = evaluate_fleet(self._results(args, task_vars), args["hosts"], settings)
         report_dir = os.path.expanduser(args["report_dir"])
         if not os.path.isabs(report_dir):
             # Relative to where ansible-playbook was started: `ansible-playbook kdump.fleet.audit`

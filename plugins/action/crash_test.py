@@ -10,7 +10,7 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.kdump.fleet.plugins.module_utils import _crash_evidence as evidence
+from ansible_collections.kdump.fleet.plugins.module_utils import _crash_protocol as evidence
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_locator import (
     DumpLocatorError,
     HostAccess,
@@ -244,10 +244,9 @@ class ActionModule(ActionBase):
     def _crash_and_verify(self, args, info, locator, probe):
         boot_id, host_epoch = probe
         delay = max(0, args["trigger_delay"])
-        memory = info.get("memory") or {}
         state = {
             "kernel": info.get("kernel"),
-            "ram_bytes": memory.get("system_ram_bytes") or memory.get("total_bytes"),
+            "ram_bytes": (info.get("memory") or {}).get("bytes"),
             "boot_id_before": boot_id,
             "trigger_epoch": (host_epoch or int(time.time())) + delay,
         }

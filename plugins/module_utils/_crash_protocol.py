@@ -1,5 +1,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Crash-test decisions and the evidence record, as pure functions; private to the kdump.fleet collection."""
+"""The crash-test protocol as pure functions: guard, trigger, waiting, new-dump selection, validation, evidence.
+
+Private to the kdump.fleet collection; the action plugin crash_test runs it.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ import re
 import shlex
 
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_locator import locator_problem
+from ansible_collections.kdump.fleet.plugins.module_utils._host_state import EVIDENCE_PATH
+from ansible_collections.kdump.fleet.plugins.module_utils._readiness import CRASH_TEST_CHECKS, failures
 
-EVIDENCE_PATH = "/var/lib/kdump-fleet/last-crash-test.json"
 EVIDENCE_VERSION = 1
 
 # The capture kernel may start with a clock that is a little off (no NTP yet);
@@ -30,51 +34,20 @@ TIMEOUT_RC = 124  # what timeout(1) exits with
 
 
 def readiness_failures(info):
-    """Check a kdump_info ``kdump`` dict; return ``[{"check", "msg"}]`` for every check that fails."""
-    failures = []
-    crash = info.get("crashkernel") or {}
-    config = info.get("config") or {}
+    """The pre-flight guard on a kdump_info state: ``[{"check", "msg"}]`` for every check that does not pass.
 
-    if not crash.get("loaded"):
-        failures.append(
-            {
-                "check": "capture_kernel_loaded",
-                "msg": "the capture kernel is not loaded (/sys/kernel/kexec_crash_loaded is not 1); "
-                "a crash now would not be captured. Run the kdump.fleet.kdump role, reboot if the "
-                "reservation is new, and check 'kdump-config status' or 'kdumpctl status'",
-            }
-        )
-    if not crash.get("reserved_bytes"):
-        failures.append(
-            {
-                "check": "crashkernel_reserved",
-                "msg": "no crash kernel memory is reserved (/sys/kernel/kexec_crash_size is 0; "
-                "crashkernel= on the running kernel: %s). Set kdump_crashkernel and reboot"
-                % (crash.get("cmdline") or "absent"),
-            }
-        )
-
-    target = (config.get("target") or {}).get("type")
-    if not config.get("exists") or not target:
-        failures.append(
-            {
-                "check": "dump_target_configured",
-                "msg": "no dump target is configured (%s is %s); apply the kdump.fleet.kdump role first"
-                % (config.get("path") or "the kdump configuration", "missing" if not config.get("exists") else "empty"),
-            }
-        )
-    elif config.get("errors"):
-        failures.append(
-            {
-                "check": "dump_target_configured",
-                "msg": "the dump configuration %s has errors: %s" % (config.get("path"), "; ".join(config["errors"])),
-            }
-        )
-    else:
+    The checks are the audit's (_readiness.CRASH_TEST_CHECKS), with the same IDs and
+    findings; on top, a locator must be able to find the new dump on the configured target.
+    """
+    found = [
+        {"check": item["id"], "msg": "%s (fix: %s)" % (item["finding"], item["remediation"])}
+        for item in failures(info, CRASH_TEST_CHECKS)
+    ]
+    if not any(item["check"] == "KDUMP-009" for item in found):
         problem = locator_problem(info)
         if problem:
-            failures.append({"check": "dump_locator", "msg": problem})
-    return failures
+            found.append({"check": "dump_locator", "msg": problem})
+    return found
 
 
 def refusal_message(host, failures):

@@ -22,6 +22,9 @@ from typing import Dict, List, TypedDict
 
 STATE_VERSION = 1
 
+# Where the crash test leaves its evidence record and kdump_info reads it (one place for it).
+EVIDENCE_PATH = "/var/lib/kdump-fleet/last-crash-test.json"
+
 # ------------------------------------------------------------------ the schema
 
 

@@ -14,7 +14,12 @@ from __future__ import annotations
 import datetime
 import math
 
-from ansible_collections.kdump.fleet.plugins.module_utils._host_state import HOST_TARGETS, PROBE_PORTS, conform
+from ansible_collections.kdump.fleet.plugins.module_utils._host_state import (
+    EVIDENCE_PATH,
+    HOST_TARGETS,
+    PROBE_PORTS,
+    conform,
+)
 
 PASS = "pass"
 FAIL = "fail"
@@ -25,7 +30,6 @@ RESULTS = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE)
 REQUIRED = "required"
 ADVISORY = "advisory"
 
-EVIDENCE_PATH = "/var/lib/kdump-fleet/last-crash-test.json"
 HARDENING_RULE = "service_kdump_disabled"
 # makedumpfile -d bits: 8 = user pages, 16 = free pages; excluding both leaves mostly kernel memory.
 _USER_AND_FREE_PAGES = 8 | 16
@@ -321,7 +325,7 @@ def _check_target_reachable(info, settings, now):
     if _at(info, "config", "exists") is False:
         return Outcome(NOT_APPLICABLE, "there is no dump config (see KDUMP-009)", facts)
     if not isinstance(target, dict) or not target.get("type"):
-        return Outcome(UNKNOWN, "kdump_info did not report the dump target", facts)
+        return Outcome(NOT_APPLICABLE, "no dump target is configured (see KDUMP-009)", facts)
     target_type = target["type"]
     if target_type in HOST_TARGETS:
         return Outcome(NOT_APPLICABLE, "%s target: nothing to reach over the network" % target_type, facts)

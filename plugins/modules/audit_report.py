@@ -26,8 +26,15 @@ options:
     description:
       - Host name to the registered result of M(kdump.fleet.kdump_info) on that host.
       - A missing or null entry, an unreachable result or a failed result makes the host C(not_ready).
+      - Give this or O(result_var), not both.
     type: dict
-    required: true
+  result_var:
+    description:
+      - The name of the variable each host registered its M(kdump.fleet.kdump_info) result in; the action
+        reads it from C(hostvars) for every host of O(hosts) (every host in C(hostvars) when O(hosts) is
+        not given). Saves building a fleet-sized dict in Jinja.
+      - Give this or O(results), not both.
+    type: str
   hosts:
     description:
       - Every host that should have been audited, normally C(ansible_play_hosts_all).
@@ -98,8 +105,7 @@ EXAMPLES = r"""
 
 - name: Evaluate the fleet and write the reports
   kdump.fleet.audit_report:
-    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
-                 | map(attribute='kdump_facts', default=none))) }}"
+    result_var: kdump_facts
     hosts: "{{ ansible_play_hosts_all }}"
     report_dir: /srv/reports/kdump
     min_ready_percent: 95

@@ -261,6 +261,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import (
     summarize_iomem,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._host_state import (
+    EVIDENCE_PATH,
     STATE_VERSION,
     conform,
     target_endpoint,
@@ -696,7 +697,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "dump_path": {"type": "path"},
-            "evidence_path": {"type": "path", "default": "/var/lib/kdump-fleet/last-crash-test.json"},
+            "evidence_path": {"type": "path", "default": EVIDENCE_PATH},
             "list_dumps_limit": {"type": "int", "default": 50},
             "probe_target": {"type": "bool", "default": False},
             "probe_timeout": {"type": "float", "default": 3},

@@ -167,3 +167,24 @@ def test_unwritable_report_dir_names_the_variable(tmp_path):
     with pytest.raises(AnsibleActionFail) as error:
         run_action(fleet_args(report_dir=str(blocker / "reports")))
     assert "set kdump_audit_report_dir to a writable directory" in str(error.value)
+
+
+def test_result_var_reads_every_host_from_hostvars(tmp_path):
+    hostvars = {
+        "web1": {"kdump_facts": {"changed": False, "kdump": healthy_kdump()}},
+        "web2": {"kdump_facts": {"unreachable": True, "msg": "Failed to connect to the host via ssh"}},
+        "web3": {},
+    }
+    args = {"result_var": "kdump_facts", "hosts": ["web1", "web2", "web3", "web4"], "report_dir": str(tmp_path)}
+    result = run_action(args, task_vars={"hostvars": hostvars})
+    assert {host: state["status"] for host, state in result["hosts"].items()} == {
+        "web1": "ready", "web2": "not_ready", "web3": "not_ready", "web4": "not_ready",
+    }  # fmt: skip
+    assert "unreachable" in result["hosts"]["web2"]["reasons"][0]
+
+
+def test_results_and_result_var_are_exclusive(tmp_path):
+    with pytest.raises(AnsibleActionFail, match="exactly one of results and result_var"):
+        run_action(fleet_args(result_var="kdump_facts", report_dir=str(tmp_path)))
+    with pytest.raises(AnsibleActionFail, match="exactly one of results and result_var"):
+        run_action({"hosts": ["web1"], "report_dir": str(tmp_path)})

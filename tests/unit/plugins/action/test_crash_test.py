@@ -9,6 +9,7 @@ schedule; sleeping advances a fake clock, so a 900 s wait takes no time.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.playbook.task import Task
 from ansible.plugins.loader import connection_loader
 from ansible_collections.kdump.fleet.plugins.action.crash_test import ActionModule
-from ansible_collections.kdump.fleet.plugins.module_utils import _crash_evidence as ev
+from ansible_collections.kdump.fleet.plugins.module_utils import _crash_protocol as ev
 from ansible_collections.kdump.fleet.plugins.module_utils import _dump_locator as dl
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "crash_test"
@@ -32,17 +33,25 @@ OLD_DUMP = {"path": "/var/crash/202601200901/dump.202601200901", "mtime": 176889
 NEW_DUMP_NAME = "/var/crash/202601210724/dump.202601210724"  # see fixtures/crash_test/SOURCE.md
 NEW_DUMP_SIZE = 51753823
 
-READY_INFO = {
-    "kernel": "6.1.0-28-amd64",
-    "crashkernel": {"cmdline": "384M-:128M", "reserved_bytes": 134217728, "loaded": True},
-    "config": {
-        "path": "/etc/default/kdump-tools",
-        "exists": True,
-        "target": {"type": "local", "location": None},
-        "errors": [],
-    },
-    "dumps": {"path": "/var/crash", "count": 1, "items": [OLD_DUMP], "newest": OLD_DUMP},
-    "memory": {"total_bytes": 2062053376, "system_ram_bytes": 2147024896},
+
+def _unit_test_module(name):
+    """A unit test module by path (the tests run in importlib mode, so no plain import)."""
+    path = Path(__file__).parents[1] / "module_utils" / (name + ".py")
+    spec = importlib.util.spec_from_file_location("kdump_fleet_action_crash_tests_" + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TEST_AUDIT = _unit_test_module("test_audit")
+# The ready Debian 12 state of the audit tests, with one earlier dump on the host.
+READY_INFO = TEST_AUDIT.ready_info()
+READY_INFO["dumps"] = {"path": "/var/crash", "count": 1, "items": [OLD_DUMP], "newest": OLD_DUMP}
+READY_INFO["memory"] = {
+    "bytes": 2147024896,
+    "source": "iomem",
+    "total_bytes": 2062053376,
+    "system_ram_bytes": 2147024896,
 }
 
 
@@ -251,10 +260,15 @@ def test_without_confirm_nothing_is_run_on_the_host(action, host):
 @pytest.mark.parametrize(
     ("field", "value", "check"),
     [
-        (("crashkernel", "loaded"), False, "capture_kernel_loaded"),
-        (("crashkernel", "reserved_bytes"), 0, "crashkernel_reserved"),
-        (("config", "exists"), False, "dump_target_configured"),
-        (("config", "target"), {"type": "nfs", "location": "nfs.example.com:/crash"}, "dump_locator"),
+        (("crashkernel", "loaded"), False, "KDUMP-007"),
+        (("crashkernel", "reserved_bytes"), 0, "KDUMP-004"),
+        (("service", "active"), False, "KDUMP-002"),
+        (("config", "exists"), False, "KDUMP-009"),
+        (
+            ("config", "target"),
+            TEST_AUDIT.target(type="nfs", location="nfs.example.com:/crash", host="nfs.example.com"),
+            "dump_locator",
+        ),
     ],
 )
 def test_a_host_that_is_not_ready_is_refused_naming_the_check(action, host, field, value, check):
@@ -559,7 +573,9 @@ def test_a_remote_locator_plugs_in_without_changing_the_flow(action, host, monke
             return "/srv/dumps/web01"
 
     monkeypatch.setitem(dl.LOCATORS, "ssh", DumpServerLocator)
-    host.info["config"]["target"] = {"type": "ssh", "location": "kdump@dumps.example.com"}
+    host.info["config"]["target"] = TEST_AUDIT.target(
+        type="ssh", location="kdump@dumps.example.com", server="kdump@dumps.example.com", host="dumps.example.com"
+    )
     result = run(action)
     assert "failed" not in result, result["msg"]
     assert result["dump_path"] == server_dump["path"]

@@ -1,9 +1,10 @@
-"""Tests of the crash test's pure decision logic (_crash_evidence)."""
+"""Tests of the crash test's pure decision logic (_crash_protocol)."""
 
 from __future__ import annotations
 
 import copy
 import gzip
+import importlib.util
 import json
 import os
 import shlex
@@ -13,21 +14,22 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ansible_collections.kdump.fleet.plugins.module_utils import _crash_evidence as ev
+from ansible_collections.kdump.fleet.plugins.module_utils import _crash_protocol as ev
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "crash_test"
 
-READY = {
-    "kernel": "6.1.0-28-amd64",
-    "crashkernel": {"cmdline": "384M-:128M", "reserved_bytes": 134217728, "loaded": True},
-    "config": {
-        "path": "/etc/default/kdump-tools",
-        "exists": True,
-        "target": {"type": "local", "location": None},
-        "errors": [],
-    },
-    "dumps": {"path": "/var/crash", "count": 0, "items": [], "newest": None},
-}
+
+def _sibling(name):
+    """A test module next to this one (the unit tests run in importlib mode, so no plain import)."""
+    path = Path(__file__).with_name(name + ".py")
+    spec = importlib.util.spec_from_file_location("kdump_fleet_protocol_tests_" + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TEST_AUDIT = _sibling("test_audit")
+READY = TEST_AUDIT.ready_info()
 
 
 def fixture_text(name):
@@ -64,13 +66,16 @@ def test_ready_host_passes_every_check():
 @pytest.mark.parametrize(
     ("path", "value", "check", "words"),
     [
-        ("crashkernel.loaded", False, "capture_kernel_loaded", "kexec_crash_loaded"),
-        ("crashkernel.reserved_bytes", 0, "crashkernel_reserved", "kexec_crash_size"),
-        ("config.exists", False, "dump_target_configured", "/etc/default/kdump-tools is missing"),
-        ("config.target", {"type": None}, "dump_target_configured", "is empty"),
-        ("config.errors", ["KDUMP_COREDIR is empty"], "dump_target_configured", "KDUMP_COREDIR is empty"),
-        ("config.target", {"type": "nfs", "location": "nfs:/crash"}, "dump_locator", "'nfs'"),
+        ("crashkernel.loaded", False, "KDUMP-007", "kexec_crash_loaded = 0"),
+        ("crashkernel.reserved_bytes", 0, "KDUMP-004", "kexec_crash_size is 0"),
+        ("service.active", False, "KDUMP-002", "kdump-tools is not active"),
+        ("config.exists", False, "KDUMP-009", "/etc/default/kdump-tools does not exist"),
+        ("config.target", None, "KDUMP-009", "no dump target is configured"),
+        ("config.errors", ["KDUMP_COREDIR is empty"], "KDUMP-009", "KDUMP_COREDIR is empty"),
+        ("config.target", TEST_AUDIT.target(type="nfs", location="nfs:/crash", host="nfs"), "dump_locator", "'nfs'"),
         ("dumps", None, "dump_locator", "kdump.dumps.path"),
+        # A wrong-typed field is unknown, and the guard refuses on unknown.
+        ("crashkernel.loaded", "true", "KDUMP-007", "crashkernel.loaded: expected bool"),
     ],
 )
 def test_each_failed_check_is_named(path, value, check, words):
@@ -84,9 +89,9 @@ def test_refusal_message_names_every_failed_check():
     info["crashkernel"]["cmdline"] = None
     failures = ev.readiness_failures(info)
     msg = ev.refusal_message("web01", failures)
-    assert msg.startswith("web01 is not ready for a crash test (failed: capture_kernel_loaded, crashkernel_reserved)")
+    assert msg.startswith("web01 is not ready for a crash test (failed: KDUMP-004, KDUMP-007)")
     assert "nothing was changed" in msg
-    assert "crashkernel= on the running kernel: absent" in msg
+    assert "(fix: set kdump_crashkernel: recommended" in msg
 
 
 # ----------------------------------------------------------------- waiting
