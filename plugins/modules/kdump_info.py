@@ -82,10 +82,14 @@ EXAMPLES = r"""
 
 RETURN = r"""
 kdump:
-  description: Everything gathered about kdump on the host (see docs/design.md for the full shape).
+  description:
+    - Everything gathered about kdump on the host, the host state. Its schema is the TypedDicts of the
+      collection's module_utils C(_host_state) (C(state_version) 1); see docs/design.md for the full shape.
+    - Every field may be null, which means unknown.
   returned: always
   type: dict
   sample:
+    state_version: 1
     family: debian
     distribution: {id: debian, version: "12", codename: bookworm}
     kernel: 6.1.0-28-amd64
@@ -93,10 +97,14 @@ kdump:
     packages: {kdump-tools: "1:1.8.1", makedumpfile: "1:1.7.2-1", kexec-tools: "1:2.0.25-3+b1"}
     tools_installed: true
     service: {name: kdump-tools, exists: true, enabled: true, active: true, masked: false, unit_file_state: enabled}
+    tool_status: {command: kdump-config status, ready: true, state: ready to kdump,
+                  messages: ["current state   : ready to kdump"]}
     crashkernel:
       cmdline: "384M-:128M"
       configured: "384M-:128M"
       reserved_bytes: 134217728
+      reserved_source: kexec_crash_size
+      kexec_crash_size: 134217728
       loaded: true
       iomem: {start: 1610612736, end: 1744830463, size: 134217728}
       recommended: 192M
@@ -106,20 +114,36 @@ kdump:
       path: /etc/default/kdump-tools
       exists: true
       mtime: 1732280000.0
-      target: {type: local, location: null}
-      path_on_target: /var/crash
-      core_collector: makedumpfile -c -d 31
+      target: {type: local, path: /var/crash, server: null, export: null, host: null, user: null, port: null,
+               key: null, device: null, fstype: null, location: null}
+      collector: {command: makedumpfile -F -l -d 31, tool: makedumpfile, dump_level: 31, compression: lzo,
+                  flattened: true, extra_args: []}
+      dump_dmesg: true
       failure_action: reboot
       final_action: reboot
       keep_dumps: 0
       errors: []
+      target_reachable: null
+      target_probe: null
     initrd: {path: /var/lib/kdump/initrd.img-6.1.0-28-amd64, exists: true, mtime: 1732280100.0, stale: false}
     storage: {path: /var/crash, exists: true, free_bytes: 2147483648, total_bytes: 4227858432}
-    dumps: {path: /var/crash, count: 0, items: [], newest: null, world_readable_count: 0}
-    memory: {total_bytes: 2062053376, system_ram_bytes: 2147024896}
+    dumps: {path: /var/crash, count: 0, items: [], newest: null, world_readable_count: 0, group_readable_count: 0}
+    memory: {bytes: 2147024896, source: iomem, total_bytes: 2062053376, system_ram_bytes: 2147024896}
     crash_test: null
     errors: []
   contains:
+    state_version:
+      description: Version of the state schema; it changes when a field changes meaning or type.
+      returned: always
+      type: int
+      sample: 1
+    tool_status:
+      description:
+        - The distribution tool's own verdict, C(kdump-config status) or C(kdumpctl status), null when the
+          kdump tools are not installed. C(ready) is null when the tool printed no verdict.
+      returned: always
+      type: dict
+      sample: {command: kdumpctl status, ready: true, state: Kdump is operational, messages: [Kdump is operational]}
     family:
       description: Distribution family from C(/etc/os-release) ID and ID_LIKE.
       returned: always
@@ -160,12 +184,17 @@ kdump:
     crashkernel:
       description:
         - C(cmdline) is the value on C(/proc/cmdline), C(configured) the one in the boot configuration,
-          C(reserved_bytes) C(/sys/kernel/kexec_crash_size), C(loaded) C(/sys/kernel/kexec_crash_loaded),
-          C(iomem) the C(Crash kernel) region of C(/proc/iomem) (start, end, size; null when none).
+          C(loaded) C(/sys/kernel/kexec_crash_loaded), C(iomem) the C(Crash kernel) region of C(/proc/iomem)
+          (start, end, size; null when none).
+        - C(reserved_bytes) is the one reserved size every reader uses. C(reserved_source) says where it came
+          from, C(kexec_crash_size) (C(/sys/kernel/kexec_crash_size), also returned as C(kexec_crash_size)),
+          C(iomem) (the region, when that file is unreadable) or C(iomem_none) (root read C(/proc/iomem) and
+          found no region, so 0).
         - C(recommended) is the size the collection's table gives this host's memory.
       returned: always
       type: dict
-      sample: {cmdline: 256M, configured: 256M, reserved_bytes: 268435456, loaded: true,
+      sample: {cmdline: 256M, configured: 256M, reserved_bytes: 268435456, reserved_source: kexec_crash_size,
+               kexec_crash_size: 268435456, loaded: true,
                iomem: {start: 1610612736, end: 1879048191, size: 268435456},
                recommended: 192M, recommended_bytes: 201326592}
     sysctl:
@@ -174,11 +203,17 @@ kdump:
       type: dict
       sample: {kexec_load_disabled: 0, sysrq: 438, panic_on_oops: 0}
     config:
-      description: The dump configuration file and what it sets; null for an unknown family.
+      description:
+        - The dump configuration file and what it sets, null for an unknown family. C(target) and C(collector)
+          are in the role's vocabulary (C(kdump_target) with C(kdump_path) as C(path); C(kdump_core_collector)
+          with C(dump_level), C(compression) and C(extra_args) parsed from the command line).
       returned: always
       type: dict
-      sample: {path: /etc/kdump.conf, exists: true, mtime: 1732280000.0, target: {type: local, location: null},
-               path_on_target: /var/crash, core_collector: makedumpfile -l --message-level 7 -d 31,
+      sample: {path: /etc/kdump.conf, exists: true, mtime: 1732280000.0,
+               target: {type: ssh, path: /var/crash, server: kdump@dumps.example.com, host: dumps.example.com,
+                        user: kdump, key: /root/.ssh/kdump_id_rsa, location: kdump@dumps.example.com},
+               collector: {command: makedumpfile -F -l --message-level 7 -d 31, tool: makedumpfile,
+                           dump_level: 31, compression: lzo, flattened: true, extra_args: [--message-level, "7"]},
                failure_action: reboot, final_action: reboot, keep_dumps: 0, errors: []}
     initrd:
       description: The capture initrd; C(stale) is true when it is older than the configuration file.
@@ -192,19 +227,22 @@ kdump:
       sample: {path: /var/crash, exists: true, free_bytes: 2147483648, total_bytes: 4227858432}
     dumps:
       description:
-        - Saved vmcores under the dump path, newest first, with size, mtime, modes and C(world_readable).
+        - Saved vmcores under the dump path, newest first, with size, mtime, modes, C(world_readable) and
+          C(group_readable).
         - C(items) holds at most O(list_dumps_limit) of them; C(count), C(newest) and C(world_readable_count)
-          (dumps other users can read) cover all of them.
+          and C(group_readable_count) cover all of them.
       returned: always
       type: dict
-      sample: {path: /var/crash, count: 1, newest: null, world_readable_count: 0,
+      sample: {path: /var/crash, count: 1, newest: null, world_readable_count: 0, group_readable_count: 0,
                items: [{path: /var/crash/202611221330/dump.202611221330, mtime: 1795008600.0, size: 28700000,
-                        mode: "0600", dir_mode: "0700", world_readable: false}]}
+                        mode: "0600", dir_mode: "0700", world_readable: false, group_readable: false}]}
     memory:
-      description: C(MemTotal) of C(/proc/meminfo) and the System RAM total of C(/proc/iomem), in bytes.
+      description:
+        - C(bytes) is the one RAM figure every reader uses, with its C(source) C(iomem) (System RAM of
+          C(/proc/iomem), read as root) or C(meminfo) (C(MemTotal)); both readings are returned too.
       returned: always
       type: dict
-      sample: {total_bytes: 2062053376, system_ram_bytes: 2147024896}
+      sample: {bytes: 2147024896, source: iomem, total_bytes: 2062053376, system_ram_bytes: 2147024896}
     crash_test:
       description: The crash test evidence record, null when there is none or it cannot be parsed.
       returned: always
