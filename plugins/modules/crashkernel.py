@@ -224,7 +224,7 @@ backup_file:
   sample: /etc/default/grub.d/zz-kdump-fleet.cfg.1234.2024-11-22@13:30:00~
 error_kind:
   description:
-    - Why the run failed, for callers to branch on instead of matching RV(msg).
+    - Why the run failed, for callers to branch on instead of matching the message text.
     - V(invalid_value) - O(value) is missing or not crashkernel syntax (also 16E or more, or C(auto)).
     - V(not_reservable) - O(value) (or what C(kdumpctl get-default-crashkernel) prints) reserves
       nothing on this host's memory.

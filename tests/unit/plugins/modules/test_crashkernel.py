@@ -679,7 +679,7 @@ NOT_RESERVABLE = [
 
 @pytest.mark.parametrize("setup", ["debian", "el9"])
 @pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
-@pytest.mark.parametrize("case", NOT_RESERVABLE, ids=[value for value, _ in NOT_RESERVABLE])
+@pytest.mark.parametrize("case", NOT_RESERVABLE, ids=[case[0] for case in NOT_RESERVABLE])
 def test_a_value_that_reserves_nothing_here_is_refused_before_anything(host, run_module, setup, check_mode, case):
     value, message = case
     getattr(host, setup)()
