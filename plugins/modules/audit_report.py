@@ -86,12 +86,13 @@ options:
   min_ready_percent:
     description: RV(gate_passed) is true when at least this share of hosts is C(ready).
     type: float
+extends_documentation_fragment:
+  - kdump.fleet.attributes
+  - kdump.fleet.attributes.read_only
 attributes:
   check_mode:
-    support: full
     description: Evaluates and writes the reports on the controller in check mode too; nothing on a host changes.
   diff_mode:
-    support: none
     description: Nothing on a host changes.
 seealso:
   - module: kdump.fleet.kdump_info

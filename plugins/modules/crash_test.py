@@ -86,25 +86,23 @@ options:
         has it). A truncated flattened dump otherwise makes C(makedumpfile -R) wait forever.
     type: int
     default: 900
+extends_documentation_fragment:
+  - kdump.fleet.attributes
+  - kdump.fleet.attributes.check_mode_full
+  - kdump.fleet.attributes.action_plugin
+  - kdump.fleet.attributes.platform
 attributes:
   action:
-    support: full
     description: Runs on the controller as an action plugin; it talks to the host over its connection.
   async:
-    support: none
     description: The host goes down during the task.
   bypass_host_loop:
-    support: none
     description: One host per task run.
   check_mode:
-    support: full
     description: Runs every guard (including M(kdump.fleet.kdump_info)) and reports what it would do.
   diff_mode:
-    support: none
     description: Nothing to diff.
   platform:
-    support: full
-    platforms: posix
     description: Linux hosts with kdump (kdump-tools or kdumpctl).
 notes:
   - Dumps are found on local dump targets only for now (C(kdump_target.type=local) in the role). Hosts with

@@ -113,13 +113,9 @@ seealso:
   - name: Kernel parameters, crashkernel
     description: The kernel's own description of the syntax.
     link: https://docs.kernel.org/admin-guide/kdump/kdump.html
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+extends_documentation_fragment:
+  - kdump.fleet.attributes
+  - kdump.fleet.attributes.check_and_diff
 """
 
 EXAMPLES = r"""

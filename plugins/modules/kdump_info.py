@@ -50,12 +50,13 @@ options:
       - Seconds to wait for the probe's TCP connection.
     type: float
     default: 3
+extends_documentation_fragment:
+  - kdump.fleet.attributes
+  - kdump.fleet.attributes.read_only
 attributes:
   check_mode:
-    support: full
     description: The module never changes anything; check mode returns the same result.
   diff_mode:
-    support: none
     description: Nothing changes, so there is no diff.
 notes:
   - Uses C(systemctl show); where systemd is not running (containers, chroots) it falls back to
