@@ -1,10 +1,7 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """GRUB drop-in rendering and effective command line reading, Debian/Ubuntu (private to the collection)."""
 
-from __future__ import absolute_import, annotations, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 import re
 import shlex

@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Checks of the kdump role's inputs against its argument spec and the host, as pure functions; private.
+"""Checks of the kdump role's inputs against its argument spec and the host; private to the collection.
 
 - ``unknown_variables``: ``kdump_*`` variables the role does not know (a misspelt ``kdump_taget`` is
   otherwise silently ignored), each with the nearest known name.

@@ -1,3 +1,4 @@
+#!/usr/bin/python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Documentation only: the work is done by the action plugin plugins/action/audit_report.py.
 

@@ -1,3 +1,4 @@
+#!/usr/bin/python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module is documentation only: the work is done by the action plugin of
 # the same name (plugins/action/crash_test.py), which runs on the controller.
