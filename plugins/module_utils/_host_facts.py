@@ -355,27 +355,6 @@ def _is_dump(directory, name):
     return name == "vmcore." + directory or any(name == "dump." + directory + ext for ext in _DEBIAN_DUMP_SUFFIXES)
 
 
-# Well-known ports of the services a remote dump target needs from the capture kernel.
-TARGET_PORTS = {"nfs": 2049, "ssh": 22, "ftp": 21}
-
-
-def target_endpoint(target):
-    """(host, port) a remote dump target is reached at, or None for local targets.
-
-    nfs locations are "server:/export" (IPv6 servers in brackets), ssh locations
-    "user@host"; both may lack the part that is not the host.
-    """
-    target = target or {}
-    port = TARGET_PORTS.get(target.get("type"))
-    location = target.get("location") or ""
-    if port is None or not location:
-        return None
-    # nfs: drop ":/export"; ssh: drop "user@"; IPv6 addresses lose their brackets.
-    host = location.split(":/", 1)[0] if target["type"] == "nfs" else location.rsplit("@", 1)[-1]
-    host = host.strip("[]")
-    return (host, port) if host else None
-
-
 # --- facts several modules decide on (one implementation each) ---------------
 
 

@@ -329,23 +329,6 @@ def test_lab_vm_kdump_tools_is_installed_and_running():
     assert hf.parse_kdump_config_show(_lab("kdump-config-show.txt"))["ready"] is True
 
 
-@pytest.mark.parametrize(
-    ("target", "endpoint"),
-    [
-        ({"type": "nfs", "location": "nfs.example.com:/exports/crash"}, ("nfs.example.com", 2049)),
-        ({"type": "nfs", "location": "[fd00::5]:/exports/crash"}, ("fd00::5", 2049)),
-        ({"type": "ssh", "location": "kdump@dumps.example.com"}, ("dumps.example.com", 22)),
-        ({"type": "ssh", "location": "dumps.example.com"}, ("dumps.example.com", 22)),
-        ({"type": "local", "location": None}, None),
-        ({"type": "nfs", "location": None}, None),
-        ({"type": "raw", "location": "/dev/sdb1"}, None),
-        (None, None),
-    ],
-)
-def test_target_endpoint(target, endpoint):
-    assert hf.target_endpoint(target) == endpoint
-
-
 def test_find_dumps_sees_kdump_tools_compressed_and_copied_dumps():
     names = ["dump.202611221330.gz", "dump.202611221330.xz", "vmcore.202611221330", "dump-incomplete.gz"]
     names += ["dump.202611221330.zip", "vmcore-incomplete", "dmesg.202611221330"]
