@@ -9,7 +9,6 @@ from typing import Callable, Dict, List, Optional
 
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import find_in_cmdline
 
-DEFAULT_DROPIN_PATH = "/etc/default/grub.d/zz-kdump-fleet.cfg"
 CMDLINE_VARIABLES = ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT")
 _EFI_GRUB2_CONFIGS = (
     "/boot/efi/EFI/redhat/grub.cfg",

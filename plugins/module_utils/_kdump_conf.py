@@ -46,7 +46,6 @@ REMOVED = {
 FAILURE_ACTIONS = ("reboot", "halt", "poweroff", "shell", "dump_to_rootfs")
 FINAL_ACTIONS = ("reboot", "halt", "poweroff")
 DEFAULT_PATH = "/var/crash"
-DEFAULT_SSHKEY = "/root/.ssh/kdump_id_rsa"
 # kdump.conf(5) "Note 1: About default core collector".
 DEFAULT_COLLECTOR = "makedumpfile -l --message-level 7 -d 31"
 DEFAULT_FLAT_COLLECTOR = "makedumpfile -F -l --message-level 7 -d 31"

@@ -53,7 +53,6 @@ def unknown_variables(names, role_spec, other_specs=(), prefixes=OTHER_PREFIXES,
 
 # ---------------------------------------------------------------- kdump_path on the host
 
-DUMP_DIR_MODE = "0700"
 # Directories the system or other software own: the role never makes one of them its dump directory.
 SYSTEM_DIRECTORIES = frozenset(
     [
