@@ -63,7 +63,7 @@ def test_python3_only_header(relative):
 
 @pytest.mark.parametrize("relative", [f for f in FILES if f.startswith("plugins/modules/")])
 def test_module_header(relative):
-    _, lines, tree = _parts(relative)
+    lines, tree = _parts(relative)[1:]
     assert lines[:2] == [SHEBANG, LICENSE]
     assert ast.get_docstring(tree) is None, "modules carry DOCUMENTATION, not a docstring"
     first = tree.body[0]
@@ -78,7 +78,7 @@ def test_module_header(relative):
 
 @pytest.mark.parametrize("relative", [f for f in FILES if not f.startswith("plugins/modules/")])
 def test_plugin_header(relative):
-    _, lines, tree = _parts(relative)
+    lines, tree = _parts(relative)[1:]
     assert lines[0] == LICENSE
     assert lines[1].startswith('"""')
     docstring = ast.get_docstring(tree)

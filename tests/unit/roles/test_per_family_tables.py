@@ -36,7 +36,7 @@ PLATFORMS = [
     ("RedHat", "Fedora", "40", "fedora", ""),
     ("RedHat", "Fedora", "41", "fedora", ""),
 ]
-IDS = [f"{distribution}-{major}" for _, distribution, major, _, _ in PLATFORMS]
+IDS = [f"{platform[1]}-{platform[2]}" for platform in PLATFORMS]
 
 # The role's template for each of kdump_info's config formats, and the render filter it must call.
 TEMPLATES = {
@@ -74,9 +74,9 @@ def test_every_supported_os_family_has_its_vars_file_and_a_platform_here():
 
 
 def test_every_distribution_vars_file_is_covered_here():
-    covered = {f"{os_family}.yml" for os_family, *_ in PLATFORMS}
-    covered |= {f"{distribution}.yml" for _, distribution, *_ in PLATFORMS}
-    covered |= {f"{distribution}_{major}.yml" for _, distribution, major, *_ in PLATFORMS}
+    covered = set()
+    for os_family, distribution, major, *_os_release in PLATFORMS:
+        covered |= {f"{os_family}.yml", f"{distribution}.yml", f"{distribution}_{major}.yml"}
     files = {path.name for path in (ROLE / "vars").glob("*.yml")} - {"main.yml"}
     assert files <= covered, f"add a platform for {sorted(files - covered)}"
 
