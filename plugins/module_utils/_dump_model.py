@@ -88,7 +88,8 @@ _COLLECTOR_CHARS = "letters, digits and . _ / + = , : -"
 _COLLECTOR_WORD = re.compile(r"^[A-Za-z0-9._/+=,:-]+$")
 _SHOWN_AS_IS = re.compile(r"^[A-Za-z0-9._/+=,:@-]+$")
 
-# kdump_path values that are a system directory (on the host, or on the ssh server).
+# kdump_path values that are a system directory or another program's (on the host, or on the ssh server);
+# the role's host-side check (_role_checks) refuses them too, after resolving symlinks.
 SYSTEM_DIRECTORIES = (
     "/",
     "/bin",
@@ -118,7 +119,9 @@ SYSTEM_DIRECTORIES = (
     "/usr/local",
     "/usr/sbin",
     "/usr/share",
+    "/usr/src",
     "/var",
+    "/var/backups",
     "/var/cache",
     "/var/lib",
     "/var/lib/kdump",
@@ -130,6 +133,7 @@ SYSTEM_DIRECTORIES = (
     "/var/run",
     "/var/spool",
     "/var/tmp",
+    "/var/www",
 )
 # Directories whose contents live in memory or are not files at all: a dump there is lost.
 VOLATILE_DIRECTORIES = ("/dev", "/proc", "/run", "/sys", "/tmp", "/var/run")

@@ -13,6 +13,8 @@ import difflib
 import posixpath
 import re
 
+from ansible_collections.kdump.fleet.plugins.module_utils import _dump_model
+
 ROLE = "kdump.fleet.kdump"
 # Variables of the other parts of this collection that share the kdump_ prefix.
 OTHER_PREFIXES = ("kdump_audit_", "kdump_crash_test_")
@@ -53,53 +55,8 @@ def unknown_variables(names, role_spec, other_specs=(), prefixes=OTHER_PREFIXES,
 
 # ---------------------------------------------------------------- kdump_path on the host
 
-# Directories the system or other software own: the role never makes one of them its dump directory.
-SYSTEM_DIRECTORIES = frozenset(
-    [
-        "/",
-        "/bin",
-        "/boot",
-        "/dev",
-        "/etc",
-        "/home",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/libx32",
-        "/media",
-        "/mnt",
-        "/opt",
-        "/proc",
-        "/root",
-        "/run",
-        "/sbin",
-        "/srv",
-        "/sys",
-        "/tmp",
-        "/usr",
-        "/usr/bin",
-        "/usr/lib",
-        "/usr/lib64",
-        "/usr/libexec",
-        "/usr/local",
-        "/usr/sbin",
-        "/usr/share",
-        "/usr/src",
-        "/var",
-        "/var/backups",
-        "/var/cache",
-        "/var/lib",
-        "/var/local",
-        "/var/lock",
-        "/var/log",
-        "/var/mail",
-        "/var/opt",
-        "/var/run",
-        "/var/spool",
-        "/var/tmp",
-        "/var/www",
-    ]
-)
+# Directories the system or other software own (the model's list): never made a dump directory.
+SYSTEM_DIRECTORIES = frozenset(_dump_model.SYSTEM_DIRECTORIES)
 # Nothing below these is a place for dumps (virtual file systems, the boot partition).
 SYSTEM_TREES = ("/proc/", "/sys/", "/dev/", "/run/", "/boot/")
 # What the kdump tools themselves leave in a dump directory.

@@ -49,6 +49,15 @@ class Run:
         self.logs = logs
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_umask():
+    """main() sets umask 077 for the files it creates: in-process runs must not leak it to other tests."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield
+    os.umask(old)
+
+
 @pytest.fixture(name="root")
 def _root(tmp_path):
     root = tmp_path / "dumps"
