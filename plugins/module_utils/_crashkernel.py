@@ -14,6 +14,9 @@ MAX_BYTES = (1 << 64) - 1
 # parse_crashkernel_mem() rounds system RAM up to this before comparing it with the ranges
 # (firmware keeps some memory, so RAM reads a little under the installed size).
 RANGE_ROUNDING = 128 << 20
+# No capture kernel boots in less (a compressed x86_64 kernel plus its initrd alone is about 40M); the
+# smallest size a distribution's table gives is 128M (Debian's 384M-:128M).
+MIN_CAPTURE_BYTES = 64 << 20
 # The ,low area (and the kernel's default one) must be found below 4G (CRASH_ADDR_LOW_MAX).
 LOW_LIMIT = 4 << 30
 # A leading 0 means octal to the kernel's memparse(); refuse it rather than guess.
@@ -135,6 +138,13 @@ class Crashkernel(NamedTuple):
             raise refuse(
                 "{0} is not below RAM, so the kernel refuses it".format(what),
                 "use a smaller size, or 'recommended'",
+            )
+        if size < MIN_CAPTURE_BYTES:
+            raise NotReservable(
+                "value={0} reserves only {1} on this host (RAM {2}): no capture kernel fits in less than {3}; "
+                "use 'recommended' or a size such as 256M".format(
+                    self.render(), format_size(size), ram, format_size(MIN_CAPTURE_BYTES)
+                )
             )
         if self.low is not None and self.low >= LOW_LIMIT:
             raise refuse(

@@ -137,6 +137,9 @@ SYSTEM_DIRECTORIES = (
 )
 # Directories whose contents live in memory or are not files at all: a dump there is lost.
 VOLATILE_DIRECTORIES = ("/dev", "/proc", "/run", "/sys", "/tmp", "/var/run")
+# Trees that belong to the system or its packages as a whole: no directory below them is a dump directory
+# (an empty /usr/local/bin or /etc/opt would otherwise be made root-only).
+SYSTEM_TREES = ("/bin", "/boot", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/usr")
 
 
 def _show(value):
@@ -422,6 +425,11 @@ def _path_errors(path, kind, family):
         return []
     if path in SYSTEM_DIRECTORIES:
         return ["kdump_path=%s is a system directory; use a dedicated directory such as /var/crash" % path]
+    for top in SYSTEM_TREES:
+        if path.startswith(top + "/"):
+            return [
+                "kdump_path=%s is under %s, a system tree; use a dedicated directory such as /var/crash" % (path, top)
+            ]
     for top in VOLATILE_DIRECTORIES:
         if path.startswith(top + "/"):
             return [

@@ -57,8 +57,8 @@ def unknown_variables(names, role_spec, other_specs=(), prefixes=OTHER_PREFIXES,
 
 # Directories the system or other software own (the model's list): never made a dump directory.
 SYSTEM_DIRECTORIES = frozenset(_dump_model.SYSTEM_DIRECTORIES)
-# Nothing below these is a place for dumps (virtual file systems, the boot partition).
-SYSTEM_TREES = ("/proc/", "/sys/", "/dev/", "/run/", "/boot/")
+# Nothing below these is a place for dumps (virtual file systems, the system trees of the model).
+SYSTEM_TREES = ("/proc/", "/sys/", "/dev/", "/run/") + tuple(top + "/" for top in _dump_model.SYSTEM_TREES)
 # What the kdump tools themselves leave in a dump directory.
 _DUMP_SUBDIR = re.compile(
     r"^(\d{12}"  # kdump-tools: <YYYYMMDDhhmm>/

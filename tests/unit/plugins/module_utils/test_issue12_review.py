@@ -1,8 +1,8 @@
 """Adversarial review of issue 12 ("Hostile and broken input"): cases found after the fixes that are not refused.
 
-Each case that still gets through is a strict xfail naming the hole: it starts passing (and so fails as
-XPASS) once the hole is closed, and the mark then goes. Cases that are refused as they should be are
-plain tests here only when no other test covers them.
+The two holes it found (empty system directories below /usr/local and /etc, reservations no capture
+kernel fits in) were strict xfails until they were closed; they are plain tests now. Cases that are
+refused as they should be are tests here only when no other test covers them.
 """
 
 from __future__ import annotations
@@ -21,12 +21,7 @@ EMPTY_ROOT_0755 = {"exists": True, "isdir": True, "islnk": False, "uid": 0, "pw_
 EMPTY_SYSTEM_DIRECTORIES = ["/usr/local/bin", "/usr/local/sbin", "/usr/local/include", "/usr/local/src", "/etc/opt"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 class 1 hole: an empty system directory below /usr/local or /etc is not refused "
-    "(_dump_model.SYSTEM_DIRECTORIES lists /usr/local and /etc alone; the host check takes an empty "
-    "root-owned directory for a dump directory)",
-)
+# Closed: the model refuses every directory below the system trees (_dump_model.SYSTEM_TREES).
 @pytest.mark.parametrize("path", EMPTY_SYSTEM_DIRECTORIES)
 def test_an_empty_system_directory_is_not_made_root_only(path):
     refused_by_model = _dump_model.validate({"kdump_path": path}, "debian")
@@ -41,12 +36,7 @@ def test_the_listed_ones_and_the_trees_are_refused_on_the_host(path):
     assert _role_checks.dump_dir_problems(path, resolved, EMPTY_ROOT_0755, entries=[])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 class 4 hole: a reservation far too small for any capture kernel (1 byte, 256 KiB, "
-    "1 MiB) is accepted and returned as effective_bytes; only the verify step after the reboot "
-    "(KDUMP-007) or the audit (KDUMP-005) notices",
-)
+# Closed: the module refuses a reservation below _crashkernel.MIN_CAPTURE_BYTES (64M).
 @pytest.mark.parametrize("value", ["1", "256K", "1M"])
 def test_a_reservation_no_capture_kernel_fits_in_is_refused(value):
     with pytest.raises(_crashkernel.CrashkernelError):
