@@ -13,8 +13,9 @@ FAMILIES = ("redhat", "debian")
 TARGET_TYPES = ("local", "device", "raw", "nfs", "ssh")
 DEVICE_FSTYPES = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 COMPRESSION_FLAGS = {"zlib": "-c", "lzo": "-l", "zstd": "-z", "snappy": "-p", "none": None}
-FAILURE_ACTIONS = ("reboot", "halt", "poweroff", "shell", "dump_to_rootfs")
-FINAL_ACTIONS = ("reboot", "halt", "poweroff")
+# The actions are kdump.conf's own (one list, in the file format's module).
+FAILURE_ACTIONS = _kdump_conf.FAILURE_ACTIONS
+FINAL_ACTIONS = _kdump_conf.FINAL_ACTIONS
 
 # Keys each target type uses besides "type".
 TARGET_KEYS = {
