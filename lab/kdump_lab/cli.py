@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from kdump_lab import image, vm
+from kdump_lab import network as labnet
 from kdump_lab.paths import default_state_dir, images_dir
 from kdump_lab.recipe import DISTROS, get_distro
 from kdump_lab.sshutil import SSH_OPTIONS
@@ -94,6 +95,9 @@ def cmd_up(args) -> int:
         ssh_timeout=args.timeout,
         boot_attempts=args.boot_attempts,
         keep_on_failure=args.keep_on_failure,
+        network=args.network,
+        address=args.address,
+        subnet=args.subnet,
         log=_log,
     )
     _print_json(info)
@@ -133,10 +137,28 @@ def cmd_status(args) -> int:
     if not rows:
         print(f"no VMs in {args.state_dir}")
     for row in rows:
-        print(
+        line = (
             f"{row['name']:<20} {row['distro'] or '?':<9} {row['state']:<8} "
             f"pid {row['pid'] or '-':<8} ssh 127.0.0.1:{row['ssh_port'] or '-'}"
         )
+        if row.get("network"):
+            line += f"  {row['network']} {row['private_address']}"
+        print(line)
+    return 0
+
+
+def cmd_networks(args) -> int:
+    networks = [labnet.describe(net) for net in labnet.load_all(args.state_dir)]
+    if args.json:
+        _print_json(networks)
+        return 0
+    if not networks:
+        print(f"no lab networks in {args.state_dir}")
+    for net in networks:
+        print(f"{net['name']} {net['subnet']} (hub {net['hub'] or 'none yet'})")
+        for member in net["members"]:
+            role = "hub" if member["hub"] else f"udp 127.0.0.1:{member['udp_port']}"
+            print(f"  {member['name']:<20} {member['address']:<15} {member['mac']}  {role}")
     return 0
 
 
@@ -202,6 +224,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="boots to try when the guest kernel stalls under TCG (default: %(default)s)",
     )
     p.add_argument("--keep-on-failure", action="store_true", help="leave QEMU running when SSH never comes up")
+    p.add_argument(
+        "--network",
+        metavar="NET",
+        help="join lab network NET (created on first use): a second NIC on a private segment carried by QEMU "
+        "over 127.0.0.1; the first VM to join carries it (the hub). A member stays one until destroyed",
+    )
+    p.add_argument("--address", metavar="IP", help="static address on --network (default: first free from .10)")
+    p.add_argument(
+        "--subnet",
+        metavar="CIDR",
+        help="subnet of a new --network, private and /24 to /30 (default: 10.77.<slot>.0/24)",
+    )
     p.set_defaults(func=cmd_up)
 
     for command, helptext in (
@@ -224,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="list VMs and whether they run")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("networks", help="list lab networks: subnet, hub, members' addresses, MACs and UDP ports")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_networks)
 
     p = sub.add_parser("console", help="show the tail of a VM's serial console log")
     p.add_argument("name")

@@ -33,6 +33,7 @@ class VmSpec:
     initrd: Path | None = None
     append: str | None = None
     daemonize: bool = True
+    private_nic: tuple[str, ...] = ()  # network.nic_args: the second NIC on a lab network (empty: none)
 
 
 def mac_for(name: str) -> str:
@@ -73,6 +74,7 @@ def qemu_command(spec: VmSpec) -> list[str]:
         f"virtio-net-pci,netdev=net0,mac={mac_for(spec.name)}",
         "-device",
         "virtio-rng-pci",  # sshd and the crng would otherwise wait for entropy under TCG
+        *spec.private_nic,  # after the first NIC and the RNG, so their PCI slots (and NIC name) stay as they are
         "-chardev",
         f"file,id=console,path={spec.console_log},append=on",
         "-serial",

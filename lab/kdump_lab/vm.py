@@ -10,6 +10,9 @@ every QEMU the lab started even after a crashed or interrupted test run:
     console.log      serial console, appended across boots
     connection.json  host, port, user, key: what Ansible and ssh need
     ssh_config       `ssh -F ssh_config NAME`
+
+A VM on a lab network (network.py) also records the network's name, its private
+address and MAC; the network itself lives in <state-dir>/.networks/<network>.json.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kdump_lab import network as labnet
 from kdump_lab import qemu
 from kdump_lab.image import Image, build_dirs, build_image
 from kdump_lab.locking import file_lock
@@ -111,7 +115,7 @@ def console_tail(paths: VmPaths, lines: int = 40) -> str:
 
 
 def connection_info(paths: VmPaths, record: dict) -> dict:
-    return {
+    info = {
         "name": record["name"],
         "host": "127.0.0.1",
         "port": record["ssh_port"],
@@ -122,6 +126,10 @@ def connection_info(paths: VmPaths, record: dict) -> dict:
         "ssh_config": str(paths.ssh_config),
         "state_dir": str(paths.root),
     }
+    if record.get("network"):  # only on a lab network: the single-VM JSON stays as it was
+        info["network"] = record["network"]
+        info["private_address"] = record["private_address"]
+    return info
 
 
 # --- up ----------------------------------------------------------------------------
@@ -137,22 +145,40 @@ def up(
     ssh_timeout: float = 600,
     boot_attempts: int = 3,
     keep_on_failure: bool = False,
+    network: str | None = None,
+    address: str | None = None,
+    subnet: str | None = None,
     log=print,
 ) -> dict:
     """Start VM `name` (or return the running one) and wait until SSH answers.
 
     A boot whose guest kernel reports a stall (see qemu.STALL_MARKERS) is killed
     and restarted, up to `boot_attempts` boots in all.
+
+    With `network`, the VM joins that lab network (created on first use, `subnet`
+    default 10.77.<slot>.0/24) with `address` (default: the first free one from .10)
+    and gets a second NIC on it; once SSH answers, its static address is written to
+    the guest's systemd-networkd configuration and applied (see network.py).
     """
     paths = vm_paths(state_dir, name)
     distro = get_distro(distro_name)
+    if network is None and (address is not None or subnet is not None):
+        raise LabError("--address and --subnet need --network")
+    if network is not None:
+        labnet.validate_network_name(network)
     if len(str(paths.qmp)) > UNIX_SOCKET_PATH_MAX:
         raise LabError(f"state dir path too long for a unix socket: {paths.qmp}; use a shorter --state-dir")
     with file_lock(state_dir / f".{name}.lock"):
         record = read_record(paths)
+        if record and record.get("network") and network not in (None, record["network"]):
+            raise LabError(f"VM {name} is on network {record['network']}; destroy it to move it to {network}")
+        if record and record.get("network") and network is None:
+            network = record["network"]  # a member stays a member until destroyed
         if record and running_pid(paths):
             if record["distro"] != distro.name:
                 raise LabError(f"VM {name} is already running {record['distro']}; destroy it first")
+            if network != record.get("network"):
+                raise LabError(f"VM {name} is running without a lab network; destroy it to put it on {network}")
             log(f"{name}: already running (pid {running_pid(paths)}, ssh port {record['ssh_port']})")
             return connection_info(paths, record)
 
@@ -170,6 +196,12 @@ def up(
             "key": str(key),
             "mac": qemu.mac_for(name),
         }
+        lan = None
+        if network is not None:
+            lan = _join_network(state_dir, network, name, address=address, subnet=subnet, log=log)
+            record["network"] = lan.name
+            record["private_address"] = str(lan.member(name).address)
+            record["private_mac"] = labnet.member_mac(lan.slot, lan.host(name))
         for attempt in range(1, boot_attempts + 1):
             seconds = _boot(
                 paths,
@@ -184,6 +216,8 @@ def up(
             if seconds is not None:
                 break
             log(f"{name}: restarting QEMU (boot {attempt + 1} of {boot_attempts})")
+        if lan is not None:
+            _configure_guest_network(paths, record, lan, key, keep_on_failure=keep_on_failure, log=log)
         record["boot_to_ssh_s"] = round(seconds, 1)
         record["boot_attempts"] = attempt
         _write_record(paths, record)
@@ -238,6 +272,57 @@ def _boot(
     ) from failure
 
 
+def _join_network(state_dir: Path, network: str, name: str, *, address: str | None, subnet: str | None, log):
+    """Join (or rejoin) the lab network; a new member gets its port on an already running hub."""
+    try:
+        lan, new = labnet.join(state_dir, network, name, address=address, subnet=subnet)
+        lan = labnet.claim_hub(state_dir, network, name)  # only when the network has no hub (new, or hub destroyed)
+    except labnet.NetworkError as exc:
+        raise LabError(str(exc)) from None
+    role = "hub" if lan.hub == name else f"member (hub {lan.hub})"
+    log(f"{name}: network {lan.name} ({lan.subnet}) address {lan.member(name).address}, {role}")
+    if new and lan.hub != name:
+        _hot_add_to_hub(state_dir, lan, name, log)
+    return lan
+
+
+def _hot_add_to_hub(state_dir: Path, lan: labnet.LabNetwork, name: str, log) -> None:
+    """Give a running hub's QEMU the port for a new member (QMP netdev_add); a stopped hub gets it at start."""
+    hub_paths = VmPaths(state_dir / lan.hub)
+    if running_pid(hub_paths) is None:
+        return
+    for command, arguments in labnet.hot_add_commands(lan, name):
+        try:
+            qemu.qmp_command(hub_paths.qmp, command, arguments)
+        except qemu.QmpError as exc:
+            if "Duplicate" in str(exc) or "already" in str(exc):
+                continue  # the hub has that port already (it started after the join, or a member rejoined)
+            raise LabError(
+                f"{name}: could not add a port for it to the running hub {lan.hub} ({command}: {exc}); "
+                f"restart the hub: kdump-lab down {lan.hub} && kdump-lab up {lan.hub} --distro ..."
+            ) from exc
+    log(f"{name}: port added to the running hub {lan.hub}")
+
+
+def _configure_guest_network(
+    paths: VmPaths, record: dict, lan: labnet.LabNetwork, key: Path, *, keep_on_failure: bool, log
+) -> None:
+    """Write the private NIC's .network file in the guest (it stays in the overlay) and apply it."""
+    script = labnet.guest_configure_script(lan, record["name"])
+    try:
+        result = run_ssh(record["ssh_port"], key, script, timeout=90)
+    except subprocess.TimeoutExpired:
+        result = subprocess.CompletedProcess([], 124, "", "timed out after 90 s")
+    if result.returncode != 0:
+        if not keep_on_failure:
+            _stop_process(paths)
+        raise LabError(
+            f"{record['name']}: could not configure {record['private_address']} on network {lan.name}: "
+            f"{result.stderr.strip() or result.returncode}"
+        )
+    log(f"{record['name']}: {record['private_address']}/{lan.subnet.prefixlen} on {result.stdout.strip()}")
+
+
 def _write_record(paths: VmPaths, record: dict) -> None:
     paths.record.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
@@ -270,22 +355,41 @@ def _launch(paths: VmPaths, record: dict, state_dir: Path) -> int:
     paths.qmp.unlink(missing_ok=True)
     for _attempt in range(PORT_RETRIES):
         port = qemu.pick_free_port(exclude=_ports_in_use(state_dir, record["name"]))
-        spec = qemu.VmSpec(
-            name=record["name"],
-            disk=paths.overlay,
-            ssh_port=port,
-            console_log=paths.console,
-            qmp_socket=paths.qmp,
-            pidfile=paths.pidfile,
-            memory_mb=record["memory_mb"],
-            cpus=record["cpus"],
-        )
-        result = subprocess.run(qemu.qemu_command(spec), capture_output=True, text=True, check=False)
+        if record.get("network"):
+            # Under the networks lock, so a member that joins meanwhile is either in this argv or hot-added.
+            with labnet.networks_lock(state_dir):
+                result = _start_qemu(paths, record, port, state_dir)
+        else:
+            result = _start_qemu(paths, record, port, state_dir)
         if result.returncode == 0:
             return port
         if "hostfwd" not in result.stderr and "forwarding" not in result.stderr:
             raise LabError(f"QEMU failed to start: {result.stderr.strip()}")
     raise LabError(f"QEMU could not bind an SSH port after {PORT_RETRIES} tries: {result.stderr.strip()}")
+
+
+def _private_nic(record: dict, state_dir: Path) -> tuple[str, ...]:
+    if not record.get("network"):
+        return ()
+    lan = labnet.load(state_dir, record["network"])
+    if lan is None:
+        raise LabError(f"{record['name']}: network {record['network']} has no record; destroy the VM and start again")
+    return tuple(labnet.nic_args(lan, record["name"]))
+
+
+def _start_qemu(paths: VmPaths, record: dict, port: int, state_dir: Path) -> subprocess.CompletedProcess:
+    spec = qemu.VmSpec(
+        name=record["name"],
+        disk=paths.overlay,
+        ssh_port=port,
+        console_log=paths.console,
+        qmp_socket=paths.qmp,
+        pidfile=paths.pidfile,
+        memory_mb=record["memory_mb"],
+        cpus=record["cpus"],
+        private_nic=_private_nic(record, state_dir),
+    )
+    return subprocess.run(qemu.qemu_command(spec), capture_output=True, text=True, check=False)
 
 
 # --- down / destroy / reap -------------------------------------------------------------
@@ -327,6 +431,10 @@ def destroy(state_dir: Path, name: str, log=print) -> None:
     paths = vm_paths(state_dir, name)
     if not _stop_process(paths):
         raise LabError(f"{name}: could not kill QEMU pid {qemu.read_pid(paths.pidfile)}")
+    record = read_record(paths) or {}
+    if record.get("network"):
+        labnet.leave(state_dir, record["network"], name)
+        log(f"{name}: left network {record['network']}")
     if paths.root.exists():
         shutil.rmtree(paths.root)
         log(f"{name}: destroyed")
@@ -366,6 +474,8 @@ def status(state_dir: Path) -> list[dict]:
                 "cpus": record.get("cpus"),
                 "started": record.get("started"),
                 "boot_to_ssh_s": record.get("boot_to_ssh_s"),
+                "network": record.get("network"),
+                "private_address": record.get("private_address"),
             }
         )
     return rows

@@ -6,7 +6,7 @@ import pytest
 from kdump_lab import cli, image, paths
 from kdump_lab.recipe import get_distro
 
-SUBCOMMANDS = ["build", "images", "prune", "up", "down", "destroy", "reap", "status", "console", "ssh"]
+SUBCOMMANDS = ["build", "images", "prune", "up", "down", "destroy", "reap", "status", "networks", "console", "ssh"]
 
 
 @pytest.mark.parametrize("argv", [["--help"]] + [[name, "--help"] for name in SUBCOMMANDS])
