@@ -597,4 +597,5 @@ def test_status_shows_the_private_address(capsys):
 
 def test_the_network_does_not_shape_the_image():
     # Per-VM network settings go in over SSH after boot: the cached base image (hash) stays the same.
-    assert not any("network" in name for name in recipe.shaping_files())
+    assert "network.py" not in recipe.shaping_files()
+    assert set(recipe.IMAGE_SHAPING_FILES) == {"recipe.py", "image.py"}
