@@ -221,6 +221,8 @@ def parse_public_key(text):
     problem = _string_problem(text)
     if problem:
         return None, problem
+    if not text:
+        return None, "is empty"
     words = text.split(" ")
     if "" in words:
         return (
@@ -228,7 +230,7 @@ def parse_public_key(text):
             "must be 'TYPE BASE64 [COMMENT]' separated by single spaces (no leading, trailing or double spaces)",
         )
     if words[0] not in SSH_KEY_TYPES:
-        if "=" in words[0] or "," in words[0] or '"' in text:
+        if "=" in words[0] or "," in words[0] or '"' in text or any(word in SSH_KEY_TYPES for word in words):
             return None, "starts with authorized_keys options; give the public key alone (the role adds the options)"
         return None, "is not a %s public key" % " / ".join(SSH_KEY_TYPES)
     if len(words) not in (2, 3):
