@@ -380,12 +380,17 @@ def clients_from_hosts(hosts, hostvars):
     """
     entries = []
     for host in hosts or ():
-        host_vars = hostvars.get(host, {}) if hasattr(hostvars, "get") else {}
+        # Ansible's hostvars raise on a missing name instead of KeyError: ask with ``in`` first.
+        host_vars = hostvars[host] if host in hostvars else {}  # noqa: SIM401
+
+        def value(name, default=None, host_vars=host_vars):
+            return host_vars[name] if name in host_vars else default  # noqa: SIM401
+
         entry = {
-            "name": host_vars.get("dump_server_client_name", host),
-            "address": host_vars.get("dump_server_client_address", host_vars.get("ansible_host", host)),
+            "name": value("dump_server_client_name", host),
+            "address": value("dump_server_client_address", value("ansible_host", host)),
         }
-        key = host_vars.get("dump_server_client_ssh_public_key")
+        key = value("dump_server_client_ssh_public_key")
         if key:
             entry["ssh_public_key"] = key
         entries.append(entry)
