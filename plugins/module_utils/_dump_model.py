@@ -150,7 +150,7 @@ def _show(value):
     return ascii(value)
 
 
-def _char_problem(value):
+def char_problem(value):
     """Why a string holds a character no field may hold, or None (printable ASCII only)."""
     for char in value:
         code = ord(char)
@@ -164,16 +164,16 @@ def _char_problem(value):
     return None
 
 
-def _string_problem(value):
+def string_problem(value):
     """Why value is not a usable string for a field, or None."""
     if not isinstance(value, str):
         return "must be a string, not %s" % type(value).__name__
-    return _char_problem(value)
+    return char_problem(value)
 
 
-def _path_problem(value):
+def path_problem(value):
     """Why value is not an absolute path from the safe alphabet, or None ('/' is allowed here)."""
-    problem = _string_problem(value)
+    problem = string_problem(value)
     if problem:
         return problem
     if value.startswith("-"):
@@ -261,7 +261,7 @@ def _target_errors(target):
         if not _is_set(value):
             errors.append("kdump_target.%s is required for type %s (%s)" % (key, kind, hint))
             return None
-        problem = _string_problem(value)
+        problem = string_problem(value)
         if problem:
             errors.append("kdump_target.%s=%s %s" % (key, _show(value), problem))
             return None
@@ -269,13 +269,13 @@ def _target_errors(target):
 
     def path(key, example):
         value = target.get(key)
-        problem = _path_problem(value)
+        problem = path_problem(value)
         if problem:
             errors.append("kdump_target.%s=%s %s, e.g. %s" % (key, _show(value), problem, example))
 
     if kind == "device":
         device = need("device", "e.g. UUID=... or /dev/vg/kdump")
-        if device is not None and not _DEVICE_TAG.fullmatch(device) and _path_problem(device):
+        if device is not None and not _DEVICE_TAG.fullmatch(device) and path_problem(device):
             errors.append(
                 "kdump_target.device=%s must be UUID=..., LABEL=..., PARTUUID=... or PARTLABEL=... (%s after "
                 "the '=') or a device path such as /dev/vg/kdump" % (_show(device), _PATH_CHARS)
@@ -288,7 +288,7 @@ def _target_errors(target):
     elif kind == "raw":
         device = need("device", "a block device such as /dev/disk/by-id/...")
         if device is not None:
-            problem = _path_problem(device)
+            problem = path_problem(device)
             if problem or not device.startswith("/dev/"):
                 errors.append(
                     "kdump_target.device=%s must be a block device path under /dev/ for type raw (%s), "
@@ -352,7 +352,7 @@ def _collector_errors(collector, kind, family):
     raw = collector.get("raw")
     raw = "" if raw is None else raw
     if raw != "":
-        problem = _string_problem(raw)
+        problem = string_problem(raw)
         if problem:
             return errors + ["kdump_core_collector.raw=%s %s" % (_show(raw), problem)]
         return errors + _raw_collector_errors(raw, kind, family)
@@ -380,7 +380,7 @@ def _collector_errors(collector, kind, family):
         )
         return errors
     for index, arg in enumerate(extra):
-        problem = _string_problem(arg)
+        problem = string_problem(arg)
         if not problem and not _COLLECTOR_WORD.fullmatch(arg):
             problem = "may only hold %s (no spaces, quotes, '#' or shell characters)" % _COLLECTOR_CHARS
         if problem:
@@ -416,7 +416,7 @@ def _raw_collector_errors(raw, kind, family):
 
 
 def _path_errors(path, kind, family):
-    problem = _path_problem(path)
+    problem = path_problem(path)
     if problem:
         return ["kdump_path=%s %s, e.g. /var/crash" % (_show(path), problem)]
     # kdump_path is a directory on the host itself (local, and the Debian NFS mount point) or on the

@@ -70,40 +70,19 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _char_problem(value):
-    for char in value:
-        code = ord(char)
-        if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or code in (0x2028, 0x2029):
-            return "holds the control character U+%04X; remove it" % code
-        if code > 0x7E:
-            return "holds the non-ASCII character U+%04X; use ASCII only" % code
-    return None
-
-
 def _string_problem(value):
-    if not isinstance(value, str):
-        return "must be a string, not %s" % type(value).__name__
-    return _char_problem(value)
+    # The dump model's character rules: printable ASCII, no control or line-separator characters.
+    return _dump_model.string_problem(value)
 
 
 def path_problem(value):
-    """Why value is not an absolute path of letters, digits and . _ + - (no '.', '..', '//'), or None."""
-    problem = _string_problem(value)
-    if problem:
-        return problem
-    if not value.startswith("/"):
-        return "must be an absolute path"
-    if value == "/" or value.endswith("/"):
+    """Why value is not an absolute path of letters, digits and . _ + - (no '.', '..', '//'), or None.
+
+    The dump model's path rule, except that '/' itself is no place for dumps here.
+    """
+    if value == "/":
         return "must not be / nor end in '/'"
-    segments = value[1:].split("/")
-    if "" in segments:
-        return "holds '//'; write single slashes"
-    if "." in segments or ".." in segments:
-        return "holds a '.' or '..' segment; write the path without them"
-    for segment in segments:
-        if not _PATH_SEGMENT.fullmatch(segment):
-            return "holds %s; a path may only hold letters, digits and . _ + - between single slashes" % show(segment)
-    return None
+    return _dump_model.path_problem(value)
 
 
 def root_problem(root):

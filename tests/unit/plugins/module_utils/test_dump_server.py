@@ -362,7 +362,7 @@ def test_good_settings_pass():
         ("dump_server_user", "kdump;id", "portable"),
         ("dump_server_home", "/srv/kdump/dumps/home", "outside dump_server_root"),
         ("dump_server_home", "/srv/kdump", "outside dump_server_root"),
-        ("dump_server_remote_path", "/var/crash/", "end in '/'"),
+        ("dump_server_remote_path", "/var/crash/", "ends in '/'"),
         ("dump_server_min_free_bytes", -1, "0 or more"),
         ("dump_server_keep_dumps", "2", "0 or more"),
         ("dump_server_uid", 0, "1 to 65533"),
