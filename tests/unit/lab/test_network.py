@@ -349,7 +349,7 @@ def test_a_taken_address_a_changed_address_and_a_second_network_are_refused(tmp_
         labnet.join(state, "other", "c12", subnet="10.77.0.0/25")
     with pytest.raises(labnet.NetworkError, match="already in network dumpnet"):
         labnet.join(state, "other", "srv")
-    other, _ = labnet.join(state, "other", "c12")
+    other, _member = labnet.join(state, "other", "c12")
     assert other.slot == 1 and str(other.subnet) == "10.77.1.0/24"
 
 
