@@ -5,11 +5,10 @@ from __future__ import annotations
 import pathlib
 import re
 
-import jinja2
-import jinja2.meta
 import yaml
 from ansible_collections.kdump.fleet.plugins.filter.dump_server import FilterModule
 from ansible_collections.kdump.fleet.plugins.module_utils import _dump_server
+from role_data import RoleData, referenced_names, walk_options
 
 ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "dump_server"
 ANSIBLE_NAMES = {
@@ -25,72 +24,14 @@ ANSIBLE_NAMES = {
 }
 # Facts the role sets for its caller.
 PRODUCED = {"dump_server_space", "dump_server_retention"}
-EXPRESSION_KEYS = {"when", "that", "until", "failed_when", "changed_when"}
 
 
-def load(relative):
-    return yaml.safe_load((ROLE / relative).read_text(encoding="utf-8"))
-
-
-def spec_options():
-    return load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
-
-
-def walk_options(options, prefix=""):
-    for name, option in options.items():
-        yield prefix + name, option
-        yield from walk_options(option.get("options", {}), prefix + name + ".")
-
-
-def task_files():
-    return sorted((ROLE / "tasks").glob("*.yml")) + [ROLE / "handlers" / "main.yml"]
-
-
-def all_tasks():
-    for path in task_files():
-        yield from yaml.safe_load(path.read_text(encoding="utf-8")) or []
-
-
-def _any(*args, **kwargs):
-    return None
-
-
-class _AnyName(dict):
-    def __contains__(self, name):
-        return True
-
-    def __missing__(self, name):
-        return _any
-
-    def get(self, name, default=None):
-        return _any
-
-
-def referenced_names(node, key=None):
-    env = jinja2.Environment()
-    env.filters = _AnyName()
-    env.tests = _AnyName()
-    if isinstance(node, dict):
-        for child_key, child in node.items():
-            yield from referenced_names(child, child_key)
-    elif isinstance(node, list):
-        for child in node:
-            yield from referenced_names(child, key)
-    elif isinstance(node, str):
-        source = "{{ " + node + " }}" if key in EXPRESSION_KEYS and "{{" not in node else node
-        yield from jinja2.meta.find_undeclared_variables(env.parse(source))
-
-
-def defined_internal_names():
-    names = set()
-    for path in (ROLE / "vars").glob("*.yml"):
-        names.update(yaml.safe_load(path.read_text(encoding="utf-8")))
-    for task in all_tasks():
-        if "register" in task:
-            names.add(task["register"])
-        names.update(task.get("vars", {}))
-        names.update(task.get("ansible.builtin.set_fact", {}))
-    return names
+ROLE_DATA = RoleData(ROLE)
+load = ROLE_DATA.load
+spec_options = ROLE_DATA.spec_options
+task_files = ROLE_DATA.task_files
+all_tasks = ROLE_DATA.all_tasks
+defined_internal_names = ROLE_DATA.defined_internal_names
 
 
 def test_argument_spec_mirrors_defaults():

@@ -13,6 +13,7 @@ import yaml
 from ansible.plugins.filter.core import FilterModule as CoreFilters
 from ansible_collections.kdump.fleet.plugins.filter.dump_config import FilterModule as DumpConfigFilters
 from ansible_collections.kdump.fleet.plugins.module_utils import _dump_model, _kdump_conf, _kdump_tools
+from role_data import RoleData, referenced_names, walk_options
 
 ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "kdump"
 
@@ -28,83 +29,14 @@ ANSIBLE_NAMES = {
     "query",
     "lookup",
 }
-# Keys whose string value is a bare Jinja expression rather than a template.
-EXPRESSION_KEYS = {"when", "that", "until", "failed_when", "changed_when"}
 
 
-def load(relative):
-    return yaml.safe_load((ROLE / relative).read_text(encoding="utf-8"))
-
-
-def spec_options():
-    return load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
-
-
-def walk_options(options, prefix=""):
-    for name, option in options.items():
-        yield prefix + name, option
-        yield from walk_options(option.get("options", {}), prefix + name + ".")
-
-
-def task_files():
-    return sorted((ROLE / "tasks").glob("*.yml")) + [ROLE / "handlers" / "main.yml"]
-
-
-def walk_tasks(tasks):
-    for task in tasks or []:
-        yield task
-        for section in ("block", "rescue", "always"):
-            yield from walk_tasks(task.get(section))
-
-
-def all_tasks():
-    for path in task_files():
-        yield from walk_tasks(yaml.safe_load(path.read_text(encoding="utf-8")))
-
-
-def _any_function(*args, **kwargs):
-    return None
-
-
-class _AnyName(dict):
-    """Filter/test table that knows every name: only the variables matter here."""
-
-    def __contains__(self, name):
-        return True
-
-    def __missing__(self, name):
-        return _any_function
-
-    def get(self, name, default=None):
-        return _any_function
-
-
-def referenced_names(node, key=None):
-    """Every variable name the Jinja in a YAML node reads."""
-    env = jinja2.Environment()
-    env.filters = _AnyName()
-    env.tests = _AnyName()
-    if isinstance(node, dict):
-        for child_key, child in node.items():
-            yield from referenced_names(child, child_key)
-    elif isinstance(node, list):
-        for child in node:
-            yield from referenced_names(child, key)
-    elif isinstance(node, str):
-        source = "{{ " + node + " }}" if key in EXPRESSION_KEYS and "{{" not in node else node
-        yield from jinja2.meta.find_undeclared_variables(env.parse(source))
-
-
-def defined_internal_names():
-    names = set()
-    for path in (ROLE / "vars").glob("*.yml"):
-        names.update(yaml.safe_load(path.read_text(encoding="utf-8")))
-    for task in all_tasks():
-        if "register" in task:
-            names.add(task["register"])
-        names.update(task.get("vars", {}))
-        names.update(task.get("ansible.builtin.set_fact", {}))
-    return names
+ROLE_DATA = RoleData(ROLE)
+load = ROLE_DATA.load
+spec_options = ROLE_DATA.spec_options
+task_files = ROLE_DATA.task_files
+all_tasks = ROLE_DATA.all_tasks
+defined_internal_names = ROLE_DATA.defined_internal_names
 
 
 def test_argument_spec_mirrors_defaults():
