@@ -41,6 +41,7 @@ PORT_BASE = 20000
 PORTS_PER_NETWORK = 512
 MAX_NETWORKS = 16
 NIC_ID = "lan0"
+SINK_ID = f"{NIC_ID}sink"
 HUB_ID = 1
 DEFAULT_FIRST_HOST = 10
 NETWORKS_DIR = ".networks"  # VM names cannot start with '.', so this never clashes with a VM
@@ -211,7 +212,17 @@ def nic_args(network: LabNetwork, name: str, bind_host: str = LOOPBACK) -> list[
     if name != network.hub:
         netdev = _dgram(NIC_ID, member_port(network.slot, host), hub_port(network.slot, host), bind_host)
         return ["-netdev", netdev, *device]
-    argv = ["-netdev", f"hubport,id={NIC_ID},hubid={HUB_ID}", *device]
+    # The sink: a hub port with no peer swallows frames. Without it a hub VM that sends
+    # before any member is linked (at boot) finds no port able to receive, QEMU parks
+    # the frame, virtio-net waits for it to complete, and the NIC never transmits again
+    # (measured: TX 0 packets on the hub while the members reached each other).
+    argv = [
+        "-netdev",
+        f"hubport,id={NIC_ID},hubid={HUB_ID}",
+        *device,
+        "-netdev",
+        f"hubport,id={SINK_ID},hubid={HUB_ID}",
+    ]
     for other in sorted(network.members, key=lambda m: int(m.address)):
         if other.name != name:
             argv += hub_link_args(network, host_number(network.subnet, other.address), bind_host)

@@ -112,6 +112,8 @@ def test_one_vm_network_the_hub_alone():
         "hubport,id=lan0,hubid=1",
         "-device",
         "virtio-net-pci,netdev=lan0,mac=52:4b:4c:00:00:0a",
+        "-netdev",
+        "hubport,id=lan0sink,hubid=1",
     ]
 
 
@@ -122,6 +124,8 @@ def test_two_vms_hub_and_member():
         "hubport,id=lan0,hubid=1",
         "-device",
         "virtio-net-pci,netdev=lan0,mac=52:4b:4c:00:00:0a",
+        "-netdev",
+        "hubport,id=lan0sink,hubid=1",
         "-netdev",
         dgram("lan0d21", 20043, 20042),
         "-netdev",
@@ -142,6 +146,8 @@ def test_three_vms_the_hub_carries_one_link_per_member():
         "hubport,id=lan0,hubid=1",
         "-device",
         "virtio-net-pci,netdev=lan0,mac=52:4b:4c:00:00:0a",
+        "-netdev",
+        "hubport,id=lan0sink,hubid=1",
         "-netdev",
         dgram("lan0d21", 20043, 20042),
         "-netdev",
@@ -223,7 +229,7 @@ def test_hot_add_commands_match_the_hub_argv():
         ),
         ("netdev_add", {"type": "hubport", "id": "lan0h21", "hubid": 1, "netdev": "lan0d21"}),
     ]
-    assert labnet.hub_link_args(net, 21) == labnet.nic_args(net, "srv")[4:]
+    assert labnet.hub_link_args(net, 21) == labnet.nic_args(net, "srv")[6:]
 
 
 # --- derivation -------------------------------------------------------------------------------
