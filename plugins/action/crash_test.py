@@ -11,11 +11,14 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible_collections.kdump.fleet.plugins.module_utils import _crash_protocol as evidence
+from ansible_collections.kdump.fleet.plugins.module_utils import _dump_server
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_locator import (
     DumpLocatorError,
     HostAccess,
     make_locator,
+    target_type,
 )
+from ansible_collections.kdump.fleet.plugins.plugin_utils._dump_server_shell import DumpServerShell
 
 display = Display()
 
@@ -34,7 +37,11 @@ ARGUMENT_SPEC = {
     "console_log_hint": {"type": "str"},
     "work_dir": {"type": "str", "default": "/var/tmp"},
     "validate_timeout": {"type": "int", "default": 900},
+    "dump_server": {"type": "list", "elements": "str"},
+    "dump_server_path": {"type": "str"},
 }
+# Where the dump_server role keeps a client's dumps unless dump_server_root says otherwise.
+DEFAULT_DUMP_SERVER_ROOT = "/srv/kdump/dumps"
 
 
 class CrashTestError(Exception):
@@ -105,7 +112,8 @@ class ActionModule(ActionBase):
 
         try:
             info = self._kdump_info(task_vars)
-            failures = evidence.readiness_failures(info)
+            server, server_path, server_shell = self._dump_server(args, info, task_vars)
+            failures = evidence.readiness_failures(info, server, server_path)
             if failures:
                 result.update(self._refused(started, None, evidence.refusal_message(host, failures)))
                 result["failed_checks"] = failures
@@ -125,25 +133,69 @@ class ActionModule(ActionBase):
             )
 
         try:
-            locator = make_locator(HostAccess(info, lambda: self._kdump_info(task_vars), self._run_on_host))
-        except DumpLocatorError as err:
-            return self._refused(started, "dump_locator", to_text(err))
-        if self._task.check_mode:
-            result.update(
-                changed=True,
-                crashed=False,
-                boot_id_before=boot_id,
-                dump_location=locator.describe(),
-                elapsed=int(self._now() - started),
-                msg="check mode: would crash %s (kernel %s, boot id %s) through /proc/sysrq-trigger, wait up to "
-                "%d s for it to come back and stay up, then look for a new dump in %s; nothing was changed"
-                % (host, info.get("kernel"), boot_id, args["reboot_timeout"], locator.describe()),
+            access = HostAccess(
+                info, lambda: self._kdump_info(task_vars), self._run_on_host, server, server_path, server_shell
             )
-            return result
+            try:
+                locator = make_locator(access)
+            except DumpLocatorError as err:
+                return self._refused(started, "dump_locator", to_text(err))
+            if self._task.check_mode:
+                result.update(
+                    changed=True,
+                    crashed=False,
+                    boot_id_before=boot_id,
+                    dump_location=locator.describe(),
+                    elapsed=int(self._now() - started),
+                    msg="check mode: would crash %s (kernel %s, boot id %s) through /proc/sysrq-trigger, wait up to "
+                    "%d s for it to come back and stay up, then look for a new dump in %s; nothing was changed"
+                    % (host, info.get("kernel"), boot_id, args["reboot_timeout"], locator.describe()),
+                )
+                return result
 
-        result.update(self._crash_and_verify(args, info, locator, probe))
-        result["elapsed"] = int(self._now() - started)
-        return result
+            result.update(self._crash_and_verify(args, info, locator, probe))
+            result["elapsed"] = int(self._now() - started)
+            return result
+        finally:
+            if server_shell is not None:
+                server_shell.close()
+
+    def _dump_server(self, args, info, task_vars):
+        """(server, directory of this host's dumps there, shell on it) for a network target; Nones otherwise.
+
+        ``dump_server`` is one inventory host or a list of them (the dump servers of the fleet); of a
+        list, the one the target's server names (inventory name, ansible_host or dump_server_address).
+        """
+        kind = target_type(info)
+        if kind not in ("nfs", "ssh"):
+            return None, None, None
+        target = (info.get("config") or {}).get("target") or {}
+        hostvars = task_vars.get("hostvars") or {}
+        candidates = args.get("dump_server") or []
+        if isinstance(candidates, str):
+            candidates = [candidates]
+        servers = []
+        for name in candidates:
+            server_vars = hostvars[name] if name in hostvars else {}  # noqa: SIM401
+            names = [name] + [server_vars[key] for key in ("ansible_host", "dump_server_address") if key in server_vars]
+            servers.append({"name": name, "names": names, "vars": server_vars})
+        chosen = _dump_server.match_dump_server(target.get("server"), servers)
+        path = args.get("dump_server_path")
+        if chosen is None:
+            return None, path, None
+        if not path:
+            if kind == "nfs":
+                # The host mounts the export on its dump directory (kdump-tools), or writes
+                # below it at kdump.conf's path (kdumpctl): the dumps are in the export.
+                sub = target.get("path") or "/"
+                path = (target.get("export") or "").rstrip("/") + ("" if sub == "/" else sub)
+            else:
+                # The receiver maps the host's kdump_path to ROOT/NAME (the dump_server role).
+                server_vars = chosen["vars"]
+                root = server_vars["dump_server_root"] if "dump_server_root" in server_vars else None  # noqa: SIM401
+                name = task_vars.get("dump_server_client_name") or task_vars.get("inventory_hostname")
+                path = "%s/%s" % ((root or DEFAULT_DUMP_SERVER_ROOT).rstrip("/"), name)
+        return chosen["name"], path, DumpServerShell(self, chosen["name"], task_vars)
 
     def _refused(self, started, check, msg):
         result = {
@@ -251,7 +303,7 @@ class ActionModule(ActionBase):
             "trigger_epoch": (host_epoch or int(time.time())) + delay,
         }
         try:
-            before = locator.list_dumps()
+            before = self._list_dumps(locator)
         except CrashTestError as err:
             return self._failed(state, err.msg, reachable=True, crashed=False)
 
@@ -293,14 +345,14 @@ class ActionModule(ActionBase):
         state["trigger_to_up_s"] = round(max(0.0, up_at - trigger_at), 1)
 
         try:
-            after = locator.list_dumps()
+            after = self._list_dumps(locator)
         except CrashTestError as err:
             return self._failed(state, err.msg, reachable=True)
         dump = evidence.select_new_dump(before, after, state["trigger_epoch"])
         if dump is None:
             return self._no_new_dump(state, locator, before, after)
 
-        state["dump"] = dict(dump, location=locator.describe())
+        state["dump"] = dict(dump, location=locator.describe(), server=getattr(locator, "server", None))
         state["trigger_to_dump_s"] = round(dump["mtime"] - state["trigger_epoch"], 1)
         check = self._validate(locator, dump["path"], args)
         state["dump"]["format"] = check["format"]
@@ -352,6 +404,15 @@ class ActionModule(ActionBase):
         if res.get("rc") != 0:
             return None
         return evidence.parse_boot_probe(res.get("stdout", ""))[0]
+
+    def _list_dumps(self, locator):
+        """The locator's listing; a dump server that cannot be reached or listed ends the test clearly."""
+        try:
+            return locator.list_dumps()
+        except DumpLocatorError as err:
+            raise CrashTestError(to_text(err)) from None
+        except AnsibleError as err:
+            raise CrashTestError("cannot reach %s: %s" % (locator.describe(), to_text(err))) from None
 
     def _validate(self, locator, dump_path, args):
         command = evidence.validation_command(dump_path, args["work_dir"], args["validate_timeout"])
@@ -406,6 +467,7 @@ class ActionModule(ActionBase):
             state.get("kernel"),
             message,
             dump_path=dump.get("path"),
+            dump_server=dump.get("server"),
             dump_bytes=dump.get("size"),
             ram_bytes=state.get("ram_bytes"),
             trigger_to_dump_s=state.get("trigger_to_dump_s"),

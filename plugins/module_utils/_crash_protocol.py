@@ -33,18 +33,19 @@ TIMEOUT_RC = 124  # what timeout(1) exits with
 # ---------------------------------------------------------------- readiness
 
 
-def readiness_failures(info):
+def readiness_failures(info, server=None, server_path=None):
     """The pre-flight guard on a kdump_info state: ``[{"check", "msg"}]`` for every check that does not pass.
 
     The checks are the audit's (_readiness.CRASH_TEST_CHECKS), with the same IDs and
-    findings; on top, a locator must be able to find the new dump on the configured target.
+    findings; on top, a locator must be able to find the new dump on the configured target
+    (for NFS and SSH: on ``server``, in ``server_path``).
     """
     found = [
         {"check": item["id"], "msg": "%s (fix: %s)" % (item["finding"], item["remediation"])}
         for item in failures(info, CRASH_TEST_CHECKS)
     ]
     if not any(item["check"] == "KDUMP-009" for item in found):
-        problem = locator_problem(info)
+        problem = locator_problem(info, server, server_path)
         if problem:
             found.append({"check": "dump_locator", "msg": problem})
     return found
@@ -409,6 +410,7 @@ def build_evidence_record(
     message,
     *,
     dump_path=None,
+    dump_server=None,
     dump_bytes=None,
     ram_bytes=None,
     trigger_to_dump_s=None,
@@ -423,6 +425,7 @@ def build_evidence_record(
         "kernel": kernel,
         "result": result,
         "dump_path": dump_path,
+        "dump_server": dump_server,
         "dump_bytes": dump_bytes,
         "ram_bytes": ram_bytes,
         "trigger_to_dump_s": None if trigger_to_dump_s is None else round(float(trigger_to_dump_s), 1),

@@ -354,8 +354,9 @@ def clients_from_hosts(hosts, hostvars):
     """Client entries for inventory hosts: name, address and key from each host's variables.
 
     name: ``dump_server_client_name``, else the inventory host name; address: ``dump_server_client_address``,
-    else ``ansible_host``; ssh_public_key: ``dump_server_client_ssh_public_key`` (the kdump role sets it for
-    ssh targets in a later step). The entries are validated like ``dump_server_clients``.
+    else ``ansible_host``; ssh_public_key: ``dump_server_client_ssh_public_key``, else
+    ``kdump_ssh_public_key`` (the fact the kdump role sets for ssh targets). The entries are validated
+    like ``dump_server_clients``.
     """
     entries = []
     for host in hosts or ():
@@ -369,7 +370,8 @@ def clients_from_hosts(hosts, hostvars):
             "name": value("dump_server_client_name", host),
             "address": value("dump_server_client_address", value("ansible_host", host)),
         }
-        key = value("dump_server_client_ssh_public_key")
+        # The kdump role publishes the key it created as kdump_ssh_public_key; an explicit one wins.
+        key = value("dump_server_client_ssh_public_key") or value("kdump_ssh_public_key")
         if key:
             entry["ssh_public_key"] = key
         entries.append(entry)
@@ -529,3 +531,20 @@ def retention_plan(entries, clients, root, keep_dumps=0):
         for stamp, _name, path in found[: max(len(found) - max(keep, 1), 0)]:
             plan.append({"client": client["name"], "path": path, "stamp": stamp.isoformat()})
     return plan
+
+
+def match_dump_server(target_server, servers):
+    """The dump server a client's target names, among ``[{"name", "names": [...]}, ...]``; None when unclear.
+
+    ``names`` are what a client may call that server (inventory name, ansible_host, dump_server_address);
+    the target's ``user@`` is dropped. One candidate is the answer whatever the target says; with
+    several, the one whose names hold the target's host.
+    """
+    host = str(target_server or "").rpartition("@")[2]
+    servers = list(servers or ())
+    for server in servers:
+        if host in [str(name) for name in server.get("names") or ()]:
+            return server
+    if len(servers) == 1:
+        return servers[0]
+    return None

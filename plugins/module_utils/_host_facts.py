@@ -17,7 +17,8 @@ RPM_QUERY_FORMAT = "%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\n"
 SYSTEMCTL_PROPERTIES = "LoadState,ActiveState,UnitFileState,SubState"
 
 _IOMEM_LINE = re.compile(r"^(?P<indent>\s*)(?P<start>[0-9a-fA-F]+)-(?P<end>[0-9a-fA-F]+)\s+:\s+(?P<name>.*?)\s*$")
-_DEBIAN_DUMP_DIR = re.compile(r"^\d{12}$")
+# <stamp> for a local dump, <ip or hostname>-<stamp> for NFS and SSH (kdump-config's HOSTTAG).
+_DEBIAN_DUMP_DIR = re.compile(r"^(?:[A-Za-z0-9.:-]+-)?(\d{12})$")
 _REDHAT_DUMP_FILES = ("vmcore", "vmcore.flat")
 
 
@@ -350,9 +351,11 @@ _DEBIAN_DUMP_SUFFIXES = ("", ".bz2", ".gz", ".lz4", ".xz")
 def _is_dump(directory, name):
     if name in _REDHAT_DUMP_FILES:
         return True
-    if not _DEBIAN_DUMP_DIR.match(directory):
+    found = _DEBIAN_DUMP_DIR.match(directory)
+    if not found:
         return False
-    return name == "vmcore." + directory or any(name == "dump." + directory + ext for ext in _DEBIAN_DUMP_SUFFIXES)
+    stamp = found.group(1)
+    return name == "vmcore." + stamp or any(name == "dump." + stamp + ext for ext in _DEBIAN_DUMP_SUFFIXES)
 
 
 # --- facts several modules decide on (one implementation each) ---------------

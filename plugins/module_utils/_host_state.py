@@ -179,6 +179,7 @@ class Evidence(TypedDict):
     kernel: str
     result: str  # success | failed
     dump_path: str
+    dump_server: str  # the dump server holding dump_path (NFS/SSH targets); null: on the host itself
     dump_bytes: int
     ram_bytes: int
     trigger_to_dump_s: float
@@ -224,6 +225,11 @@ def _describe(value):
     return "%s %s" % (type(value).__name__, text if len(text) <= 40 else text[:37] + "...")
 
 
+# Fields added to version 1 later: a state or evidence record written before them lacks them,
+# which means null (a local dump), not "not reported".
+ADDED_FIELDS = frozenset({"crash_test.dump_server"})
+
+
 def _conform(value, kind, where, problems, note_missing=False):
     """``value`` shaped as ``kind``; None (plus a line in ``problems``) where it does not fit."""
     if value is None:
@@ -236,7 +242,7 @@ def _conform(value, kind, where, problems, note_missing=False):
         record = {}
         for name, hint in _fields(kind).items():
             path = _join(where, name)
-            if note_missing and name not in value:
+            if note_missing and name not in value and path not in ADDED_FIELDS:
                 problems.append("%s: missing" % path)
             record[name] = _conform(value.get(name), hint, path, problems, note_missing)
         return record

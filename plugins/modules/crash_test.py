@@ -87,6 +87,23 @@ options:
         has it). A truncated flattened dump otherwise makes C(makedumpfile -R) wait forever.
     type: int
     default: 900
+  dump_server:
+    description:
+      - NFS and SSH targets. The dump server (an inventory host) the host's dumps land on, or a list of them;
+        of a list, the one whose inventory name, C(ansible_host) or C(dump_server_address) is the server of the
+        host's configured target (any one when there is only one).
+      - The dumps are listed before and after the crash and the new one is checked with C(makedumpfile) there,
+        over the server's own connection settings (and its C(ansible_become), else this task's become).
+      - Without it a host with a network target is refused before anything changes.
+    type: list
+    elements: str
+  dump_server_path:
+    description:
+      - The directory on O(dump_server) that receives this host's dump directories. Default for NFS the export
+        (plus C(path) on the RHEL family), for SSH C(dump_server_root/NAME) as M(kdump.fleet.dump_server)
+        lays it out (C(dump_server_root) of the server, else C(/srv/kdump/dumps); NAME is
+        C(dump_server_client_name) of the host, else its inventory name).
+    type: str
 extends_documentation_fragment:
   - kdump.fleet.attributes
   - kdump.fleet.attributes.check_mode_full
@@ -186,11 +203,12 @@ dump_location:
   type: str
   sample: /var/crash on the host itself
 dump:
-  description: The new dump, with its format as detected before validation.
+  description: The new dump, with its format as detected before validation; C(server) is the dump server holding
+    it (NFS and SSH targets), null for a dump on the host itself.
   returned: when a new dump was found
   type: dict
   sample: {"path": "/var/crash/202611221330/dump.202611221330", "size": 30094131, "mtime": 1795440680.0,
-           "format": "flattened", "location": "/var/crash on the host itself"}
+           "format": "flattened", "location": "/var/crash on the host itself", "server": null}
 dump_path:
   description: Path of the new dump.
   returned: when a new dump was found

@@ -729,6 +729,8 @@ def _evidence(host, evidence_path):
     if not isinstance(record, dict):
         host.note("{0}: expected a JSON object, found {1}".format(evidence_path, type(record).__name__))
         return None
+    # Records written before dump_server existed held local dumps only.
+    record.setdefault("dump_server", None)
     return record
 
 

@@ -20,6 +20,7 @@ ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "kdump"
 # Names Ansible provides (facts, magic variables, loop variable).
 ANSIBLE_NAMES = {
     "ansible_facts",
+    "now",
     "ansible_check_mode",
     "ansible_managed",
     "inventory_hostname",

@@ -53,6 +53,8 @@ def run(tmp_path, names, extra):
                 "kdump_path_adopt": False,
                 "__kdump_dump_dir_mode": "0700",
                 "__kdump_ssh_key": "{{ kdump_target['key'] | default('/root/.ssh/kdump_id_rsa', true) }}",
+                "kdump_ssh_key_manage": True,
+                "kdump_ssh_known_host_keys": [],
             },
             "tasks": [tasks[name] for name in names],
         }
@@ -155,13 +157,67 @@ def test_the_ssh_key_must_be_private(tmp_path, mode, message):
         assert f"chmod 600 {key}" in out
 
 
-def test_the_ssh_key_must_be_a_file_and_exist(tmp_path):
+def test_the_ssh_key_must_be_a_file_and_exist_unless_the_role_creates_it(tmp_path):
     target = {"type": "ssh", "server": "kdump@dumps.example.com", "key": str(tmp_path)}
     rc, out = run(tmp_path, KEY_TASKS + [key_check_task_name()], {"kdump_target": target, "kdump_path": "/x"})
     assert rc != 0
     assert f"kdump_target.key={tmp_path} on localhost is not a regular file" in out
     target["key"] = str(tmp_path / "missing")
     rc, out = run(tmp_path, KEY_TASKS + [key_check_task_name()], {"kdump_target": target, "kdump_path": "/x"})
+    assert rc == 0, out  # ssh_key.yml creates it
+    extra = {"kdump_target": target, "kdump_path": "/x", "kdump_ssh_key_manage": False}
+    rc, out = run(tmp_path, KEY_TASKS + [key_check_task_name()], extra)
     assert rc != 0
-    assert "does not exist on localhost" in out
+    assert "does not exist on localhost and kdump_ssh_key_manage is false" in out
     assert "ssh-keygen -t ed25519" in out
+
+
+HOST_KEY_TASKS = [
+    "Check the dump server's host keys",
+    "Look the dump server up in root's known_hosts",
+    "Refuse an ssh target whose host key nobody pinned",
+]
+HOST_KEYS = sorted((ROOT / "tests/unit/fixtures/ssh").glob("debian12-ssh_host_*_key.pub"))
+
+
+@pytest.mark.parametrize(
+    ("known", "port", "passes"),
+    [
+        ("10.77.0.10", None, True),
+        ("[10.77.0.10]:2222", 2222, True),
+        ("10.77.0.10", 2222, False),
+        ("10.77.0.11", None, False),
+        (None, None, False),
+    ],
+)
+def test_an_ssh_target_needs_the_servers_host_key_pinned(tmp_path, known, port, passes):
+    known_hosts = tmp_path / "known_hosts"
+    if known:
+        key = " ".join(HOST_KEYS[1].read_text().split()[:2])
+        known_hosts.write_text(f"{known} {key}\n")
+    target = {"type": "ssh", "server": "kdump@10.77.0.10", "port": port}
+    extra = {"kdump_target": target, "kdump_path": "/x", "__kdump_known_hosts_path": str(known_hosts)}
+    rc, out = run(tmp_path, HOST_KEY_TASKS, extra)
+    if passes:
+        assert rc == 0, out
+    else:
+        assert rc != 0
+        assert f"kdump_target.server=kdump@10.77.0.10 is not in {known_hosts} on localhost" in out
+        assert "Set kdump_ssh_known_host_keys" in out
+
+
+def test_listed_host_keys_need_no_known_hosts_entry_and_bad_ones_are_refused(tmp_path):
+    target = {"type": "ssh", "server": "kdump@10.77.0.10"}
+    keys = [path.read_text() for path in HOST_KEYS]
+    extra = {
+        "kdump_target": target,
+        "kdump_path": "/x",
+        "__kdump_known_hosts_path": str(tmp_path / "none"),
+        "kdump_ssh_known_host_keys": keys,
+    }
+    rc, out = run(tmp_path, HOST_KEY_TASKS, extra)
+    assert rc == 0, out
+    extra["kdump_ssh_known_host_keys"] = keys + ["ssh-ed25519 not-base64!"]
+    rc, out = run(tmp_path, HOST_KEY_TASKS, extra)
+    assert rc != 0
+    assert "kdump_ssh_known_host_keys[3] has a key body that is not base64" in out

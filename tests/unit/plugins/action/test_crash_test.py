@@ -20,6 +20,7 @@ import pytest
 from ansible.errors import AnsibleConnectionFailure
 from ansible.playbook.task import Task
 from ansible.plugins.loader import connection_loader
+from ansible_collections.kdump.fleet.plugins.action import crash_test as crash_test_action
 from ansible_collections.kdump.fleet.plugins.action.crash_test import ActionModule
 from ansible_collections.kdump.fleet.plugins.module_utils import _crash_protocol as ev
 from ansible_collections.kdump.fleet.plugins.module_utils import _dump_locator as dl
@@ -546,41 +547,104 @@ def test_success_fails_when_the_evidence_cannot_be_written(action, host):
 # ------------------------------------------------------ a remote dump locator
 
 
-def test_a_remote_locator_plugs_in_without_changing_the_flow(action, host, monkeypatch):
-    """A dump server locator registered for ssh targets: the plugin lists and validates through it."""
-    server_commands = []
-    server_dump = {"path": "/srv/dumps/web01/127.0.0.1-2026-01-21-07:24/vmcore.flat", "size": NEW_DUMP_SIZE}
+class FakeDumpServer:
+    """The dump server's shell as the action sees it: the listing and the check answered like the real one."""
 
-    class DumpServerLocator(dl.DumpLocator):
-        def __init__(self, access):
-            self.access = access
+    def __init__(self, host, root="/srv/kdump/dumps/web01"):
+        self.host, self.root = host, root
+        self.commands, self.opened, self.closed = [], [], 0
+        self.unreachable = None
+        self.dump_name = "10.77.0.21-202601210724/dump.202601210724"
 
-        def list_dumps(self):
-            if host.crash_at is None or host.clock.now < host.crash_at:
-                return []
-            mtime = HOST_EPOCH_AT_START + (host.crash_at - 1000.0) + host.new_dump_after_s
-            return [dict(server_dump, mtime=mtime)]
+    def shell(self, action, server, task_vars):
+        self.opened.append(server)
+        return self
 
-        def describe(self):
-            return "/srv/dumps/web01 on dumps.example.com"
+    def __call__(self, command):
+        self.commands.append(command)
+        if self.unreachable:
+            raise AnsibleConnectionFailure(self.unreachable)
+        if command.startswith("dump="):
+            return self.host.validation
+        assert command == dl.listing_command(self.root)
+        lines = ["10.77.0.21-202501010000\tDIR\t700"]
+        if self.host.crash_at is not None and self.host.clock.now >= self.host.crash_at:
+            mtime = HOST_EPOCH_AT_START + (self.host.crash_at - 1000.0) + self.host.new_dump_after_s
+            directory, name = self.dump_name.split("/")
+            lines.insert(0, f"{self.root}/{directory}\t{name}\t{NEW_DUMP_SIZE}\t{mtime:.6f}\t600\tf")
+            lines.append(f"{directory}\tDIR\t700")
+        return {"rc": 0, "stdout": "\n".join(lines) + "\n", "stderr": ""}
 
-        def run(self, command):
-            server_commands.append(command)
-            return host.validation
+    def close(self):
+        self.closed += 1
 
-        @property
-        def dump_dir(self):
-            return "/srv/dumps/web01"
 
-    monkeypatch.setitem(dl.LOCATORS, "ssh", DumpServerLocator)
+@pytest.fixture
+def dump_server(monkeypatch, host):
+    server = FakeDumpServer(host)
+    monkeypatch.setattr(crash_test_action, "DumpServerShell", server.shell)
+    return server
+
+
+def ssh_target(host):
     host.info["config"]["target"] = TEST_AUDIT.target(
-        type="ssh", location="kdump@dumps.example.com", server="kdump@dumps.example.com", host="dumps.example.com"
+        type="ssh", location="kdump@10.77.0.10", server="kdump@10.77.0.10", host="10.77.0.10"
     )
+
+
+def test_an_ssh_dump_is_found_and_checked_on_the_dump_server(action, host, task_args, dump_server):
+    ssh_target(host)
+    task_args["dump_server"] = ["dumps01"]
     result = run(action)
     assert "failed" not in result, result["msg"]
-    assert result["dump_path"] == server_dump["path"]
-    assert result["dump"]["location"] == "/srv/dumps/web01 on dumps.example.com"
-    # The dump was checked on the server; the host only got the probes, the trigger and the evidence.
-    assert [c.split("=", 1)[0] for c in server_commands] == ["dump"]
+    dump_path = "/srv/kdump/dumps/web01/" + dump_server.dump_name
+    assert result["dump_path"] == dump_path
+    assert result["dump"]["location"] == "/srv/kdump/dumps/web01 on the dump server dumps01"
+    assert result["dump"]["server"] == "dumps01"
+    # Listed twice and checked on the server; the host only got the probes, the trigger and the evidence.
+    assert [c.split("=", 1)[0].split(" ", 1)[0] for c in dump_server.commands] == ["LC_ALL", "LC_ALL", "dump"]
     assert not any(cmd.startswith("dump=") for cmd in host.commands)
-    assert host.written[0]["dump_path"] == server_dump["path"]
+    assert host.written[0]["dump_path"] == dump_path
+    assert host.written[0]["dump_server"] == "dumps01"
+    assert dump_server.opened == ["dumps01"] and dump_server.closed == 1
+
+
+def test_an_nfs_dump_is_looked_for_in_the_export(action, host, task_args, dump_server):
+    host.info["config"]["target"] = TEST_AUDIT.target(
+        type="nfs", location="10.77.0.10:/srv/kdump/dumps/c13", server="10.77.0.10", export="/srv/kdump/dumps/c13"
+    )
+    host.info["config"]["target"]["path"] = "/"
+    dump_server.root = "/srv/kdump/dumps/c13"
+    task_args["dump_server"] = ["dumps01"]
+    result = run(action)
+    assert "failed" not in result, result["msg"]
+    assert result["dump_path"].startswith("/srv/kdump/dumps/c13/10.77.0.21-")
+
+
+def test_of_several_dump_servers_the_one_the_target_names_is_used(action, host, task_args, dump_server):
+    ssh_target(host)
+    task_args["dump_server"] = ["dumps01", "dumps02"]
+    hostvars = {"dumps01": {"ansible_host": "192.0.2.1"}, "dumps02": {"dump_server_address": "10.77.0.10"}}
+    result = action.run(task_vars={"inventory_hostname": "web01", "hostvars": hostvars})
+    assert "failed" not in result, result["msg"]
+    assert dump_server.opened == ["dumps02"]
+
+
+def test_a_network_target_without_a_dump_server_is_refused_before_anything(action, host, dump_server):
+    ssh_target(host)
+    result = run(action)
+    assert result["failed"] and not result["crashed"]
+    assert "name the dump server it writes to (kdump_crash_test_dump_server" in result["msg"]
+    assert not any("sysrq" in cmd for cmd in host.commands)
+
+
+def test_an_unreachable_dump_server_fails_before_the_crash(action, host, task_args, dump_server):
+    ssh_target(host)
+    task_args["dump_server"] = ["dumps01"]
+
+    dump_server.unreachable = "ssh: connect to host 10.77.0.10 port 22: No route to host"
+    result = run(action)
+    assert result["failed"] and not result["crashed"]
+    assert "cannot reach /srv/kdump/dumps/web01 on the dump server dumps01" in result["msg"]
+    assert "No route to host" in result["msg"]
+    assert not any("sysrq" in cmd for cmd in host.commands)

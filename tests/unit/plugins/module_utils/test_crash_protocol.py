@@ -72,7 +72,12 @@ def test_ready_host_passes_every_check():
         ("config.exists", False, "KDUMP-009", "/etc/default/kdump-tools does not exist"),
         ("config.target", None, "KDUMP-009", "no dump target is configured"),
         ("config.errors", ["KDUMP_COREDIR is empty"], "KDUMP-009", "KDUMP_COREDIR is empty"),
-        ("config.target", TEST_AUDIT.target(type="nfs", location="nfs:/crash", host="nfs"), "dump_locator", "'nfs'"),
+        (
+            "config.target",
+            TEST_AUDIT.target(type="nfs", location="nfs:/crash", host="nfs"),
+            "dump_locator",
+            "the dump target is nfs: name the dump server",
+        ),
         ("dumps", None, "dump_locator", "kdump.dumps.path"),
         # A wrong-typed field is unknown, and the guard refuses on unknown.
         ("crashkernel.loaded", "true", "KDUMP-007", "crashkernel.loaded: expected bool"),
@@ -412,6 +417,7 @@ def test_evidence_record_has_exactly_the_design_shape():
         "kernel": "6.1.0-28-amd64",
         "result": "success",
         "dump_path": "/var/crash/202601210724/dump.202601210724",
+        "dump_server": None,
         "dump_bytes": 51753823,
         "ram_bytes": 2147483648,
         "trigger_to_dump_s": 80.0,
