@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
+from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.plugins.loader import become_loader, connection_loader
 
 
@@ -82,16 +83,8 @@ class DumpServerShell:
                 raise AnsibleError("become method %r of the dump server %s not found" % (method, self._server))
             connection.set_become_plugin(plugin)
             plugin.set_options(task_keys=task_keys, var_options=_plugin_vars("become", plugin._load_name, variables))
-        runner = action._shared_loader_obj.action_loader.get(
-            "ansible.builtin.normal",
-            task=task,
-            connection=connection,
-            play_context=play_context,
-            loader=action._loader,
-            templar=action._templar,
-            shared_loader_obj=action._shared_loader_obj,
-        )
-        return runner
+        # An action bound to the server's connection: its low-level command runner wraps become.
+        return NormalAction(task, connection, play_context, action._loader, action._templar, action._shared_loader_obj)
 
 
 def _plugin_vars(plugin_type, name, variables):
