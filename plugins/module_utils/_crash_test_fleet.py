@@ -272,6 +272,9 @@ def summary_row(host, result, check_mode=False):
             " (%.1f %% of RAM)" % (share * 100) if share else "",
             result["dump_path"],
         )
+        server = (result.get("dump") or {}).get("server") if isinstance(result.get("dump"), dict) else None
+        if server:
+            line += " on the dump server %s" % server
     if status != SUCCESS:
         line += " - " + msg
     return {
@@ -280,6 +283,7 @@ def summary_row(host, result, check_mode=False):
         "trigger_to_up_s": result.get("trigger_to_up_s"),
         "trigger_to_dump_s": result.get("trigger_to_dump_s"),
         "dump_path": result.get("dump_path"),
+        "dump_server": (result.get("dump") or {}).get("server") if isinstance(result.get("dump"), dict) else None,
         "dump_bytes": result.get("dump_bytes"),
         "dump_ram_share": result.get("dump_ram_share"),
         "msg": msg,

@@ -234,6 +234,26 @@ def test_summary_line_without_ram_share():
     assert "MiB, /var/crash" in row["line"]
 
 
+def test_a_dump_on_the_dump_server_names_the_server():
+    # The result of the lab's SSH cell (debian12 client c12 to dump server srv, 2026-12-02).
+    result = dict(
+        SUCCESS,
+        trigger_to_up_s=266.9,
+        trigger_to_dump_s=156.3,
+        dump_bytes=48388457,
+        dump_ram_share=0.03,
+        dump_path="/srv/kdump/dumps/c12/10.77.0.21-202612021439/dump.202612021439",
+        dump={"server": "srv", "location": "/srv/kdump/dumps/c12 on the dump server srv"},
+    )
+    row = fleet.summary_row("c12", result)
+    assert row["line"] == (
+        "c12: success, back 266.9 s and dump written 156.3 s after the trigger, 46.1 MiB (3.0 % of RAM), "
+        "/srv/kdump/dumps/c12/10.77.0.21-202612021439/dump.202612021439 on the dump server srv"
+    )
+    assert row["dump_server"] == "srv"
+    assert fleet.summary_row("web01", SUCCESS)["dump_server"] is None
+
+
 def test_check_mode_rows():
     row = fleet.summary_row("web01", CHECK, check_mode=True)
     assert row["line"] == "web01: check mode - check mode: would crash web01"
