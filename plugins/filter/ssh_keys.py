@@ -26,7 +26,7 @@ def ssh_key_comment(host, generation):
 def ssh_known_hosts_lines(keys, server, port=None):
     """known_hosts lines for the dump server: one per host key, under the name ssh looks it up by."""
     try:
-        return _ssh_keys.known_hosts_lines(server, port, list(keys or []))
+        return _ssh_keys.known_hosts_lines(server, port, [] if keys is None else keys)
     except (TypeError, ValueError) as error:
         raise AnsibleFilterError(str(error)) from None
 

@@ -621,6 +621,34 @@ def test_an_nfs_dump_is_looked_for_in_the_export(action, host, task_args, dump_s
     assert result["dump_path"].startswith("/srv/kdump/dumps/c13/10.77.0.21-")
 
 
+def test_a_rhel_nfs_dump_is_looked_for_below_kdump_confs_path_in_the_export(action, host, task_args, dump_server):
+    # kdump.conf "nfs 10.77.0.10:/srv/kdump/dumps/web01" + "path /var/crash": kdumpctl mounts the export
+    # and writes <export>/var/crash/<ip>-<date>/vmcore.
+    host.info["config"]["target"] = TEST_AUDIT.target(
+        type="nfs", location="10.77.0.10:/srv/kdump/dumps/web01", server="10.77.0.10", export="/srv/kdump/dumps/web01"
+    )
+    host.info["config"]["target"]["path"] = "/var/crash"
+    dump_server.root = "/srv/kdump/dumps/web01/var/crash"
+    task_args["dump_server"] = ["dumps01"]
+    result = run(action)
+    assert "failed" not in result, result["msg"]
+    assert result["dump"]["location"] == "/srv/kdump/dumps/web01/var/crash on the dump server dumps01"
+
+
+def test_an_ssh_dump_path_follows_the_servers_dump_root_and_the_clients_name(action, host, task_args, dump_server):
+    ssh_target(host)
+    dump_server.root = "/data/dumps/frontend-7"
+    task_args["dump_server"] = ["dumps01"]
+    task_vars = {
+        "inventory_hostname": "web01",
+        "dump_server_client_name": "frontend-7",
+        "hostvars": {"dumps01": {"dump_server_root": "/data/dumps/"}},
+    }
+    result = action.run(task_vars=task_vars)
+    assert "failed" not in result, result["msg"]
+    assert result["dump_path"].startswith("/data/dumps/frontend-7/")
+
+
 def test_of_several_dump_servers_the_one_the_target_names_is_used(action, host, task_args, dump_server):
     ssh_target(host)
     task_args["dump_server"] = ["dumps01", "dumps02"]
