@@ -90,3 +90,18 @@ def test_the_cells_are_printed(client, cells, capsys):
                 f"\ncell {client} x {cell['target']['type']}: crash-proven, {result['dump_bytes'] / 1048576:.1f} MiB, "
                 f"trigger to dump {result['trigger_to_dump_s']} s, back after {result['trigger_to_up_s']} s"
             )
+
+
+def test_a_local_dump_directory_is_private_to_root(host, client, cells):
+    local = next(cell for cell in cells.values() if cell["target"]["type"] == "local")
+    directory = host.file(os.path.dirname(os.path.dirname(local["result"]["dump_path"])))
+    assert directory.is_directory and directory.user == "root" and directory.mode == 0o700
+    assert host.file(local["result"]["dump_path"]).mode == 0o600
+
+
+def test_the_evidence_on_the_client_is_the_last_rounds_network_dump(host, client, cells):
+    evidence = json.loads(host.file("/var/lib/kdump-fleet/last-crash-test.json").content_string)
+    last = cells["swapped"]["result"]
+    assert evidence["result"] == "success"
+    assert evidence["dump_path"] == last["dump_path"]
+    assert evidence["dump_server"] == SERVER
