@@ -149,3 +149,15 @@ def test_kdump_conf_template_parses_without_errors():
     conf = _kdump_conf.parse(text)
     assert conf.errors == []
     assert conf.get("path") == "/var/crash"
+
+
+def test_the_reboot_probes_carry_ssh_keepalives_on_top_of_the_hosts_own_arguments():
+    """A control master left on a dead connection must fail, not hang the reboot wait (docs/lab.md)."""
+    reboot = next(task for task in ROLE_DATA.all_tasks() if "ansible.builtin.reboot" in task)
+    extra = reboot["vars"]["ansible_ssh_extra_args"]
+    assert extra.startswith("{{ __kdump_ssh_extra_args }} ")
+    assert "-o ServerAliveInterval=5 -o ServerAliveCountMax=3" in extra
+    keep = next(
+        task for task in ROLE_DATA.all_tasks() if "__kdump_ssh_extra_args" in task.get("ansible.builtin.set_fact", {})
+    )
+    assert keep["ansible.builtin.set_fact"]["__kdump_ssh_extra_args"] == "{{ ansible_ssh_extra_args | default('') }}"
