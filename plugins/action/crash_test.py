@@ -40,8 +40,6 @@ ARGUMENT_SPEC = {
     "dump_server": {"type": "list", "elements": "str"},
     "dump_server_path": {"type": "str"},
 }
-# Where the dump_server role keeps a client's dumps unless dump_server_root says otherwise.
-DEFAULT_DUMP_SERVER_ROOT = "/srv/kdump/dumps"
 
 
 class CrashTestError(Exception):
@@ -171,14 +169,11 @@ class ActionModule(ActionBase):
             return None, None, None
         target = (info.get("config") or {}).get("target") or {}
         hostvars = task_vars.get("hostvars") or {}
-        candidates = args.get("dump_server") or []
-        if isinstance(candidates, str):
-            candidates = [candidates]
         servers = []
-        for name in candidates:
+        # The argument spec has made one name a list already.
+        for name in args.get("dump_server") or []:
             server_vars = hostvars[name] if name in hostvars else {}  # noqa: SIM401
-            names = [name] + [server_vars[key] for key in ("ansible_host", "dump_server_address") if key in server_vars]
-            servers.append({"name": name, "names": names, "vars": server_vars})
+            servers.append({"name": name, "names": _dump_server.server_names(name, server_vars), "vars": server_vars})
         chosen = _dump_server.match_dump_server(target.get("server"), servers)
         path = args.get("dump_server_path")
         if chosen is None:
@@ -194,7 +189,7 @@ class ActionModule(ActionBase):
                 server_vars = chosen["vars"]
                 root = server_vars["dump_server_root"] if "dump_server_root" in server_vars else None  # noqa: SIM401
                 name = task_vars.get("dump_server_client_name") or task_vars.get("inventory_hostname")
-                path = "%s/%s" % ((root or DEFAULT_DUMP_SERVER_ROOT).rstrip("/"), name)
+                path = "%s/%s" % ((root or _dump_server.DEFAULT_ROOT).rstrip("/"), name)
         return chosen["name"], path, DumpServerShell(self, chosen["name"], task_vars)
 
     def _refused(self, started, check, msg):

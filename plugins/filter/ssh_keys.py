@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.kdump.fleet.plugins.module_utils import _ssh_keys
+from ansible_collections.kdump.fleet.plugins.module_utils import _dump_server, _ssh_keys
 
 
 def ssh_key_action(private_exists, public_text, generation, manage=True):
@@ -43,9 +43,8 @@ def ssh_server_host_keys(target, server_hosts, hostvars):
     servers = []
     for host in server_hosts or ():
         host_vars = hostvars[host] if host in hostvars else {}  # noqa: SIM401
-        names = [host] + [host_vars[name] for name in ("ansible_host", "dump_server_address") if name in host_vars]
         keys = host_vars["dump_server_host_keys"] if "dump_server_host_keys" in host_vars else []  # noqa: SIM401
-        servers.append({"names": names, "keys": keys})
+        servers.append({"names": _dump_server.server_names(host, host_vars), "keys": keys})
     keys = _ssh_keys.server_host_keys(target.get("server"), servers)
     if keys is None:
         raise AnsibleFilterError(

@@ -29,6 +29,8 @@ from ansible_collections.kdump.fleet.plugins.module_utils import _dump_model
 RECEIVER_PATH = "/usr/local/libexec/kdump-fleet-receiver"
 PYTHON = "/usr/bin/python3"
 DEFAULT_REMOTE_PATH = "/var/crash"
+# dump_server_root unless the user sets it (roles/dump_server/defaults/main.yml).
+DEFAULT_ROOT = "/srv/kdump/dumps"
 DEFAULT_MIN_FREE_BYTES = 1 << 30
 CLIENT_KEYS = ("name", "address", "ssh_public_key", "remote_path", "keep_dumps")
 
@@ -237,7 +239,7 @@ def remote_path_problem(path):
     return path_problem(path)
 
 
-def client_errors(clients, root="/srv/kdump/dumps", variable="dump_server_clients"):
+def client_errors(clients, root=DEFAULT_ROOT, variable="dump_server_clients"):
     """Every problem of the client list; empty when each entry may be rendered."""
     if not isinstance(clients, list):
         return ["%s must be a list of {name, address} entries, not %s" % (variable, type(clients).__name__)]
@@ -531,6 +533,11 @@ def retention_plan(entries, clients, root, keep_dumps=0):
         for stamp, _name, path in found[: max(len(found) - max(keep, 1), 0)]:
             plan.append({"client": client["name"], "path": path, "stamp": stamp.isoformat()})
     return plan
+
+
+def server_names(name, host_vars):
+    """What a client may call an inventory host that is a dump server: its name, ansible_host, dump_server_address."""
+    return [name] + [host_vars[key] for key in ("ansible_host", "dump_server_address") if key in host_vars]
 
 
 def match_dump_server(target_server, servers):

@@ -107,8 +107,9 @@ def host_key_problems(keys, variable="kdump_ssh_known_host_keys"):
         return ["%s must be a list of public host keys ('ssh-ed25519 AAAA...'), got %s" % (variable, kind)]
     problems = []
     for index, text in enumerate(keys):
-        if parse_public_key(text, keep_comment=False) is None:
-            _key, problem = _dump_server.parse_public_key(" ".join(str(text).split()[:2]))
+        # The comment is left out, as parse_public_key(keep_comment=False) reads host keys.
+        _key, problem = _dump_server.parse_public_key(" ".join(str(text).split()[:2]))
+        if problem:
             problems.append(
                 "%s[%d] %s; give the server's public host keys as 'TYPE BASE64' (%s), as in its "
                 "/etc/ssh/ssh_host_*_key.pub" % (variable, index, problem, " / ".join(KEY_TYPES))

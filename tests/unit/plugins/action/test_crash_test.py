@@ -609,30 +609,28 @@ def test_an_ssh_dump_is_found_and_checked_on_the_dump_server(action, host, task_
     assert dump_server.opened == ["dumps01"] and dump_server.closed == 1
 
 
-def test_an_nfs_dump_is_looked_for_in_the_export(action, host, task_args, dump_server):
+@pytest.mark.parametrize(
+    "nfs",
+    [
+        # kdump-tools mounts the export on KDUMP_COREDIR: <export>/<ip>-<stamp>/dump.<stamp>.
+        ("/srv/kdump/dumps/c13", "/", "/srv/kdump/dumps/c13"),
+        # kdump.conf "nfs ...:/srv/kdump/dumps/web01" + "path /var/crash": kdumpctl writes
+        # <export>/var/crash/<ip>-<date>/vmcore.
+        ("/srv/kdump/dumps/web01", "/var/crash", "/srv/kdump/dumps/web01/var/crash"),
+    ],
+)
+def test_an_nfs_dump_is_looked_for_in_the_export(action, host, task_args, dump_server, nfs):
+    export, path, listed = nfs
     host.info["config"]["target"] = TEST_AUDIT.target(
-        type="nfs", location="10.77.0.10:/srv/kdump/dumps/c13", server="10.77.0.10", export="/srv/kdump/dumps/c13"
+        type="nfs", location="10.77.0.10:" + export, server="10.77.0.10", export=export
     )
-    host.info["config"]["target"]["path"] = "/"
-    dump_server.root = "/srv/kdump/dumps/c13"
+    host.info["config"]["target"]["path"] = path
+    dump_server.root = listed
     task_args["dump_server"] = ["dumps01"]
     result = run(action)
     assert "failed" not in result, result["msg"]
-    assert result["dump_path"].startswith("/srv/kdump/dumps/c13/10.77.0.21-")
-
-
-def test_a_rhel_nfs_dump_is_looked_for_below_kdump_confs_path_in_the_export(action, host, task_args, dump_server):
-    # kdump.conf "nfs 10.77.0.10:/srv/kdump/dumps/web01" + "path /var/crash": kdumpctl mounts the export
-    # and writes <export>/var/crash/<ip>-<date>/vmcore.
-    host.info["config"]["target"] = TEST_AUDIT.target(
-        type="nfs", location="10.77.0.10:/srv/kdump/dumps/web01", server="10.77.0.10", export="/srv/kdump/dumps/web01"
-    )
-    host.info["config"]["target"]["path"] = "/var/crash"
-    dump_server.root = "/srv/kdump/dumps/web01/var/crash"
-    task_args["dump_server"] = ["dumps01"]
-    result = run(action)
-    assert "failed" not in result, result["msg"]
-    assert result["dump"]["location"] == "/srv/kdump/dumps/web01/var/crash on the dump server dumps01"
+    assert result["dump_path"].startswith(listed + "/10.77.0.21-")
+    assert result["dump"]["location"] == listed + " on the dump server dumps01"
 
 
 def test_an_ssh_dump_path_follows_the_servers_dump_root_and_the_clients_name(action, host, task_args, dump_server):
