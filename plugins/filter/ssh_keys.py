@@ -31,6 +31,11 @@ def ssh_known_hosts_lines(keys, server, port=None):
         raise AnsibleFilterError(str(error)) from None
 
 
+def ssh_known_hosts_name(server, port=None):
+    """The name ssh looks the dump server up by in known_hosts: host, or [host]:port off port 22."""
+    return _ssh_keys.known_hosts_name(server, port)
+
+
 def ssh_host_keys(texts):
     """A server's host keys ('TYPE BASE64') from the text of its ssh_host_*_key.pub files."""
     return _ssh_keys.host_keys_from_files(list(texts or []))
@@ -63,6 +68,7 @@ class FilterModule:
             "ssh_key_action": ssh_key_action,
             "ssh_key_comment": ssh_key_comment,
             "ssh_known_hosts_lines": ssh_known_hosts_lines,
+            "ssh_known_hosts_name": ssh_known_hosts_name,
             "ssh_host_keys": ssh_host_keys,
             "ssh_server_host_keys": ssh_server_host_keys,
         }

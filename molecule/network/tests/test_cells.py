@@ -18,6 +18,7 @@ EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
 SERVER = "kdump-dumps"
 DUMP_ROOT = "/srv/kdump/dumps"
 ROUNDS = ("local", "network", "swapped")
+# faults.yml writes fault-<fault>-<host>.json: a crash into a broken dump server, which must fail clearly.
 
 
 @pytest.fixture
@@ -99,9 +100,32 @@ def test_a_local_dump_directory_is_private_to_root(host, client, cells):
     assert host.file(local["result"]["dump_path"]).mode == 0o600
 
 
-def test_the_evidence_on_the_client_is_the_last_rounds_network_dump(host, client, cells):
+def test_the_evidence_on_the_client_is_its_last_crash_test(host, client, cells):
     evidence = json.loads(host.file("/var/lib/kdump-fleet/last-crash-test.json").content_string)
-    last = cells["swapped"]["result"]
-    assert evidence["result"] == "success"
-    assert evidence["dump_path"] == last["dump_path"]
-    assert evidence["dump_server"] == SERVER
+    faults = sorted(EPHEMERAL.glob(f"fault-*-{client}.json"), key=lambda path: path.stat().st_mtime)
+    if not faults:
+        last = cells["swapped"]["result"]
+        assert evidence["result"] == "success"
+        assert evidence["dump_path"] == last["dump_path"]
+        assert evidence["dump_server"] == SERVER
+        return
+    # faults.yml ran last: the record is that failure, with no dump.
+    last = json.loads(faults[-1].read_text())["result"]
+    assert evidence["result"] == "failed"
+    assert evidence["dump_path"] is None
+    assert evidence["time"] == last["trigger_time"]
+
+
+def test_each_fault_ended_in_a_clear_failure_within_the_timeout(client, capsys):
+    faults = sorted(EPHEMERAL.glob(f"fault-*-{client}.json"))
+    if not faults:
+        pytest.skip("faults.yml has not run")
+    for path in faults:
+        fault = json.loads(path.read_text())
+        result = fault["result"]
+        assert result["failed"] and result["crashed"]
+        assert "no new dump appeared in" in result["msg"] and SERVER in result["msg"]
+        assert result["trigger_to_up_s"] <= 900
+        with capsys.disabled():
+            kind, back = fault["target"]["type"], result["trigger_to_up_s"]
+            print(f"\nfault {client} x {kind} ({fault['fault']}): back after {back} s; {result['msg']}")

@@ -18,6 +18,7 @@ def test_the_filters_are_registered_under_their_documented_names():
         "ssh_key_action",
         "ssh_key_comment",
         "ssh_known_hosts_lines",
+        "ssh_known_hosts_name",
         "ssh_server_host_keys",
     ]
     docs = Path(__file__).parents[4] / "plugins" / "filter"
@@ -47,3 +48,18 @@ def test_the_site_playbook_finds_the_servers_published_keys():
     assert FILTERS["ssh_server_host_keys"]({"type": "nfs", "server": "10.77.0.10"}, ["dumps01"], hostvars) == []
     with pytest.raises(AnsibleFilterError, match=r"kdump_target.server=kdump@192.0.2.9 is none of the dump servers"):
         FILTERS["ssh_server_host_keys"]({"type": "ssh", "server": "kdump@192.0.2.9"}, ["dumps01", "dumps02"], hostvars)
+
+
+@pytest.mark.parametrize(
+    ("server", "port", "name"),
+    [
+        ("kdump@10.77.0.10", None, "10.77.0.10"),
+        ("kdump@10.77.0.10", 22, "10.77.0.10"),
+        ("dumps01.example.net", "22", "dumps01.example.net"),
+        ("kdump@dumps01.example.net", 2222, "[dumps01.example.net]:2222"),
+    ],
+)
+def test_validate_looks_the_server_up_under_the_name_the_pinned_lines_use(server, port, name):
+    keys = FILTERS["ssh_host_keys"](HOST_KEYS)
+    assert FILTERS["ssh_known_hosts_name"](server, port) == name
+    assert {line["name"] for line in FILTERS["ssh_known_hosts_lines"](keys, server, port)} == {name}
