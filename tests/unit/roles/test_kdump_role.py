@@ -161,3 +161,10 @@ def test_the_reboot_probes_carry_ssh_keepalives_on_top_of_the_hosts_own_argument
         task for task in ROLE_DATA.all_tasks() if "__kdump_ssh_extra_args" in task.get("ansible.builtin.set_fact", {})
     )
     assert keep["ansible.builtin.set_fact"]["__kdump_ssh_extra_args"] == "{{ ansible_ssh_extra_args | default('') }}"
+
+
+def test_the_reboot_starts_on_a_fresh_connection():
+    """Keepalives bind only a master the reboot task opens: the one before it is closed first."""
+    tasks = list(ROLE_DATA.all_tasks())
+    reboot = next(index for index, task in enumerate(tasks) if "ansible.builtin.reboot" in task)
+    assert tasks[reboot - 1].get("ansible.builtin.meta") == "reset_connection"
