@@ -102,18 +102,15 @@ def test_a_local_dump_directory_is_private_to_root(host, client, cells):
 
 def test_the_evidence_on_the_client_is_its_last_crash_test(host, client, cells):
     evidence = json.loads(host.file("/var/lib/kdump-fleet/last-crash-test.json").content_string)
-    faults = sorted(EPHEMERAL.glob(f"fault-*-{client}.json"), key=lambda path: path.stat().st_mtime)
-    if not faults:
-        last = cells["swapped"]["result"]
-        assert evidence["result"] == "success"
-        assert evidence["dump_path"] == last["dump_path"]
-        assert evidence["dump_server"] == SERVER
-        return
-    # faults.yml ran last: the record is that failure, with no dump.
-    last = json.loads(faults[-1].read_text())["result"]
-    assert evidence["result"] == "failed"
-    assert evidence["dump_path"] is None
+    runs = list(EPHEMERAL.glob(f"cell-*-{client}.json")) + list(EPHEMERAL.glob(f"fault-*-{client}.json"))
+    last = json.loads(max(runs, key=lambda path: path.stat().st_mtime).read_text())["result"]
     assert evidence["time"] == last["trigger_time"]
+    if last.get("failed"):  # a fault was the last crash test
+        assert evidence["result"] == "failed" and evidence["dump_path"] is None
+        return
+    assert evidence["result"] == "success"
+    assert evidence["dump_path"] == last["dump_path"]
+    assert evidence["dump_server"] == last["dump"]["server"]
 
 
 def test_each_fault_ended_in_a_clear_failure_within_the_timeout(client, capsys):
