@@ -13,7 +13,11 @@ COLL_LINK   := $(COLL_ROOT)/ansible_collections/kdump/fleet
 # ansible-test insists on a real ansible_collections/<ns>/<name> directory.
 SANITY_ROOT := $(CURDIR)/.tmp/sanity/ansible_collections/kdump/fleet
 SCENARIO    ?= debian12
-SCENARIOS   ?= debian12 debian13
+# make test's VM scenarios: `debian` runs a Debian 12 and a Debian 13 VM side by side (one suite,
+# so they overlap instead of queueing). debian12, debian13 and network: make molecule SCENARIO=...
+SCENARIOS   ?= debian
+# The lab images those scenarios boot (the network scenario's dump server is a debian12 VM too).
+LAB_DISTROS ?= debian12 debian13
 APT_PACKAGES := qemu-system-x86 qemu-utils debootstrap debian-archive-keyring fdisk e2fsprogs \
                 openssh-client git makedumpfile chromium shellcheck
 
@@ -76,12 +80,12 @@ sanity: setup system-deps $(SANITY_GET_PIP) ## ansible-test sanity on the pinned
 	  ansible-test sanity --venv --python 3.11 --color no
 
 # `kdump-lab reap` kills every QEMU the lab recorded, also after a failed or interrupted run.
-molecule: setup system-deps ## One VM scenario: make molecule SCENARIO=debian12
+molecule: setup system-deps ## One VM scenario: make molecule SCENARIO=debian12 (debian, debian13, network)
 	trap 'kdump-lab reap' EXIT; trap 'exit 130' INT TERM; molecule test -s $(SCENARIO)
 
-molecule-all: setup system-deps ## Every VM scenario, one after the other (2 cores: parallel TCG VMs only slow each other)
+molecule-all: setup system-deps ## make test's VM scenarios (SCENARIOS), one after the other
 	trap 'kdump-lab reap' EXIT; trap 'exit 130' INT TERM; \
-	  kdump-lab build --jobs 2 $(addprefix --distro ,$(SCENARIOS)); \
+	  kdump-lab build --jobs 2 $(addprefix --distro ,$(LAB_DISTROS)); \
 	  for s in $(SCENARIOS); do molecule test -s $$s; done
 
 # The image build needs no VM of the checks before it, and they need no image:
@@ -89,7 +93,7 @@ molecule-all: setup system-deps ## Every VM scenario, one after the other (2 cor
 test: setup system-deps $(SANITY_GET_PIP) ## Everything CI runs
 	mkdir -p .tmp
 	trap '[ -z "$$build" ] || kill $$build 2>/dev/null || true; kdump-lab reap' EXIT; trap 'exit 130' INT TERM; \
-	  kdump-lab build --jobs 2 $(addprefix --distro ,$(SCENARIOS)) >.tmp/image-build.log 2>&1 & build=$$!; \
+	  kdump-lab build --jobs 2 $(addprefix --distro ,$(LAB_DISTROS)) >.tmp/image-build.log 2>&1 & build=$$!; \
 	  checks=0; $(MAKE) --no-print-directory lint sanity units browser || checks=$$?; \
 	  if [ $$checks != 0 ]; then exit $$checks; fi; \
 	  if ! wait $$build; then build=; echo "image build failed:"; cat .tmp/image-build.log; exit 1; fi; \
