@@ -13,6 +13,9 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_drift import AuditDriftError, read_previous
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_exceptions import AuditExceptionsError
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_exceptions import validate as validate_exceptions
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
     FORMATS,
     render_markdown,
@@ -46,6 +49,9 @@ ARGUMENT_SPEC = {
     "crash_test_max_age_days": {"type": "int"},
     "unknown_status": {"type": "str", "choices": [DEGRADED, NOT_READY]},
     "min_ready_percent": {"type": "float"},
+    # kdump_audit_exceptions as given: checked by _audit_exceptions, whose messages name the entry.
+    "exceptions": {"type": "raw", "default": []},
+    "previous_report": {"type": "str"},
 }
 
 
@@ -53,6 +59,13 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    @staticmethod
+    def _controller_path(path):
+        """A controller path as the audit takes it: ~ expanded, relative to where ansible-playbook was started."""
+        path = os.path.expanduser(path)
+        # `ansible-playbook kdump.fleet.audit` runs a playbook inside the installed collection: no place for reports.
+        return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
     @staticmethod
     def _results(args, task_vars):
@@ -74,17 +87,26 @@ class ActionModule(ActionBase):
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         if args["summary_max_hosts"] < 0:
             raise AnsibleActionFail("summary_max_hosts must be 0 or more, got %d" % args["summary_max_hosts"])
+        # Everything the user gave is checked before anything is evaluated or written.
+        previous = None
         try:
             settings = validate_settings({key: args[key] for key in DEFAULT_SETTINGS})
-        except AuditSettingsError as exc:
+            validate_exceptions(args["exceptions"])
+            if args["previous_report"]:
+                previous = read_previous(self._controller_path(args["previous_report"]))
+        except (AuditSettingsError, AuditExceptionsError, AuditDriftError) as exc:
             raise AnsibleActionFail(str(exc)) from None
 
-        fleet = evaluate_fleet(self._results(args, task_vars), args["hosts"], settings)
-        report_dir = os.path.expanduser(args["report_dir"])
-        if not os.path.isabs(report_dir):
-            # Relative to where ansible-playbook was started: `ansible-playbook kdump.fleet.audit`
-            # runs a playbook inside the installed collection, which is no place for reports.
-            report_dir = os.path.join(os.getcwd(), report_dir)
+        fleet = evaluate_fleet(
+            self._results(args, task_vars),
+            args["hosts"],
+            settings,
+            exceptions=args["exceptions"],
+            # group -> hosts (children's hosts included): exceptions may name a group
+            groups=task_vars.get("groups") or {},
+            previous=previous,
+        )
+        report_dir = self._controller_path(args["report_dir"])
         try:
             paths = write_reports(fleet, report_dir, args["formats"])
         except OSError as exc:
@@ -102,5 +124,6 @@ class ActionModule(ActionBase):
             reports=paths,
             markdown=render_markdown(fleet, max_hosts=args["summary_max_hosts"], report_paths=paths),
             hosts={h["host"]: {"status": h["status"], "reasons": h["reasons"]} for h in fleet["hosts"]},
+            drift=fleet["drift"],
         )
         return result

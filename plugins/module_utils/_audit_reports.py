@@ -12,6 +12,12 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_controls import (
+    RELATION_LABELS,
+    source_text,
+    stig_for_host,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_exceptions import EXCEPTED, VARIABLE
 from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import DEGRADED, NOT_READY, READY, gate_message
 from ansible_collections.kdump.fleet.plugins.module_utils._readiness import FAIL, NOT_APPLICABLE, UNKNOWN, format_bytes
 
@@ -34,6 +40,59 @@ def _sorted_hosts(fleet):
     return sorted(fleet["hosts"], key=lambda h: (STATUS_RANK[h["status"]], h["host"]))
 
 
+def _status_label(status):
+    return STATUS_LABELS.get(status, str(status))
+
+
+def _distribution(host):
+    facts = host.get("facts")
+    return facts.get("distribution") if isinstance(facts, dict) else None
+
+
+def controls_text(controls, distribution=None):
+    """'conflicts with service_kdump_disabled (DISA STIG RHEL-08-010670, ...)' for a check's compact controls.
+
+    With the host's distribution, a rule names only the STIG ID of that product when there is one.
+    """
+    parts = []
+    for control in controls or []:
+        stig = control.get("stig") or []
+        own = stig_for_host(control["id"], distribution)
+        if own is not None and own["id"] in stig:
+            stig = [own["id"]]
+        parts.append(
+            "%s %s%s"
+            % (
+                RELATION_LABELS.get(control["relation"], control["relation"]),
+                control["id"],
+                " (DISA STIG %s)" % ", ".join(stig) if stig else "",
+            )
+        )
+    return "; ".join(parts)
+
+
+def exception_text(exception):
+    """How an exception reads next to the check it covers (or no longer covers)."""
+    label = "%s[%d]" % (VARIABLE, exception["index"])
+    if exception["state"] == "expired":
+        return "exception %s (approved by %s) expired on %s: %s" % (
+            label,
+            exception["approved_by"],
+            exception["expires"],
+            exception["reason"],
+        )
+    return "excepted by %s, approved by %s, valid through %s: %s" % (
+        label,
+        exception["approved_by"],
+        exception["expires"],
+        exception["reason"],
+    )
+
+
+def _hosts_pattern(hosts):
+    return hosts if isinstance(hosts, str) else ", ".join(str(h) for h in hosts)
+
+
 # --- JSON ------------------------------------------------------------------------------------------
 
 
@@ -50,9 +109,11 @@ def _xml_text(value):
 
 
 def render_junit(fleet):
-    """One <testsuite> per host, one <testcase> per check (failure, error = unknown, skipped = not applicable).
+    """One <testsuite> per host, one <testcase> per check (failure, error = unknown, skipped = not applicable or
+    excepted, the latter with type="excepted" and the exception's reason).
 
-    The structure follows the JUnit XSD that Jenkins' xunit plugin validates against (junit-10.xsd).
+    A check mapped to compliance controls carries them in the test case's <system-out>. The structure
+    follows the JUnit XSD that Jenkins' xunit plugin validates against (junit-10.xsd).
     """
     hosts = fleet["hosts"]
 
@@ -78,7 +139,7 @@ def render_junit(fleet):
             tests=str(len(host["checks"])),
             failures=str(count(host, FAIL)),
             errors=str(count(host, UNKNOWN)),
-            skipped=str(count(host, NOT_APPLICABLE)),
+            skipped=str(count(host, NOT_APPLICABLE) + count(host, EXCEPTED)),
             time="0",
             timestamp=fleet["generated"],
             hostname=name,
@@ -102,6 +163,12 @@ def render_junit(fleet):
                 ET.SubElement(case, "error", type="unknown", message=message).text = fix
             elif check["result"] == NOT_APPLICABLE:
                 ET.SubElement(case, "skipped", message=message)
+            elif check["result"] == EXCEPTED:
+                text = "%s; finding: %s" % (exception_text(check["exception"]), check["finding"])
+                ET.SubElement(case, "skipped", type="excepted", message=_xml_text(text))
+            controls = controls_text(check.get("controls"), _distribution(host))
+            if controls:
+                ET.SubElement(case, "system-out").text = _xml_text("controls: " + controls)
     if hasattr(ET, "indent"):  # Python 3.9+; older controllers get one long line
         ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -132,8 +199,160 @@ def _percent(part, total):
     return "%.1f %%" % (100.0 * part / total) if total else "0.0 %"
 
 
+def _capped(items, max_items):
+    """(the items to list, how many are left out) for the printed summary; None lists all."""
+    if max_items is None or len(items) <= max_items:
+        return items, 0
+    return items[:max_items], len(items) - max_items
+
+
+def _names(hosts, limit=5):
+    shown = ", ".join(md_escape(h) for h in hosts[:limit])
+    return shown + (" and %d more" % (len(hosts) - limit) if len(hosts) > limit else "") if hosts else "-"
+
+
+def _drift_counts(drift):
+    others = len(drift["status_changed"]) - len(drift["newly_not_ready"]) - len(drift["fixed"])
+    return (
+        "%d newly not ready, %d fixed, %d other status change(s), %d check result(s) changed, %d host(s) appeared, "
+        "%d disappeared"
+        % (
+            len(drift["newly_not_ready"]),
+            len(drift["fixed"]),
+            others,
+            len(drift["checks_changed"]),
+            len(drift["appeared"]),
+            len(drift["disappeared"]),
+        )
+    )
+
+
+def _drift_source(drift):
+    previous = drift["previous"]
+    return "the report of %s (%s, version %s, %d hosts)" % (
+        previous.get("generated") or "an unknown time",
+        previous.get("path"),
+        previous.get("version"),
+        previous.get("hosts") or 0,
+    )
+
+
+def _markdown_drift(drift, max_hosts):
+    lines = ["", "## Since the previous audit", ""]
+    if not drift["changed"]:
+        return lines + [
+            "No change since %s: the same hosts, statuses and check results." % md_escape(_drift_source(drift))
+        ]
+    lines.append("Compared with %s: %s." % (md_escape(_drift_source(drift)), _drift_counts(drift)))
+    lines.append("")
+
+    def transition(change):
+        return "**%s** (%s -> %s)" % (
+            md_escape(change["host"]),
+            _status_label(change["before"]),
+            _status_label(change["after"]),
+        )
+
+    groups = (
+        (
+            "Newly not ready",
+            drift["newly_not_ready"],
+            lambda c: transition(c) + (": %s" % md_escape(c["reasons"][0]) if c["reasons"] else ""),
+        ),
+        ("Fixed", drift["fixed"], transition),
+        # every status change that is neither of the two above: to (or within) degraded
+        ("Other status changes", [c for c in drift["status_changed"] if c["after"] == DEGRADED], transition),
+        (
+            "Appeared",
+            drift["appeared"],
+            lambda c: "**%s** (%s)" % (md_escape(c["host"]), _status_label(c["status"])),
+        ),
+        (
+            "Disappeared",
+            drift["disappeared"],
+            lambda c: "**%s** (was %s)" % (md_escape(c["host"]), _status_label(c["status"])),
+        ),
+        (
+            "Checks changed",
+            drift["checks_changed"],
+            lambda c: (
+                "**%s** %s %s: %s -> %s"
+                % (md_escape(c["host"]), c["check"], md_escape(c["title"]), c["before"], c["after"])
+            ),
+        ),
+    )
+    for label, items, line in groups:
+        if not items:
+            continue
+        shown, more = _capped(items, max_hosts)
+        lines.append("- %s (%d):" % (label, len(items)))
+        lines += ["  - %s" % line(item) for item in shown]
+        if more:
+            lines.append("  - ... and %d more (see the JSON or HTML report)" % more)
+    return lines
+
+
+def _markdown_exceptions(exceptions):
+    lines = [
+        "",
+        "## Exceptions",
+        "",
+        "| exception | check | hosts | reason | approved by | valid through | excepted on | expired, failing on "
+        "| not needed on |",
+        "|:--|:--|:--|:--|:--|:--|:--|:--|:--|",
+    ]
+    for exception in exceptions:
+        through = md_escape(exception["expires"]) + (" (EXPIRED)" if exception["expired"] else "")
+        if not (exception["excepted_hosts"] or exception["expired_hosts"] or exception["unused_hosts"]):
+            through += ", matches no audited host"
+        lines.append(
+            "| %s[%d] | %s | %s | %s | %s | %s | %s | %s | %s |"
+            % (
+                VARIABLE,
+                exception["index"],
+                md_escape(exception["check"]),
+                md_escape(_hosts_pattern(exception["hosts"])),
+                md_escape(exception["reason"]),
+                md_escape(exception["approved_by"]),
+                through,
+                _names(exception["excepted_hosts"]),
+                _names(exception["expired_hosts"]),
+                _names(exception["unused_hosts"]),
+            )
+        )
+    return lines
+
+
+def _markdown_controls(catalogue):
+    lines = [
+        "",
+        "## Controls",
+        "",
+        "The compliance controls each check evidences or conflicts with: ComplianceAsCode rules and the DISA STIG "
+        "IDs that select them, as read in the source named (every STIG ID's own source is in the JSON catalogue).",
+        "",
+        "| check | relation | rule | DISA STIG IDs | source |",
+        "|:--|:--|:--|:--|:--|",
+    ]
+    for entry in catalogue:
+        for control in entry.get("controls") or []:
+            lines.append(
+                "| %s %s | %s | %s | %s | %s |"
+                % (
+                    entry["id"],
+                    entry["title"],
+                    RELATION_LABELS.get(control["relation"], control["relation"]),
+                    control["id"],
+                    ", ".join("%s (%s)" % (stig["id"], stig["product"]) for stig in control.get("stig") or []) or "-",
+                    source_text(control["source"]),
+                )
+            )
+    return lines
+
+
 def render_markdown(fleet, max_hosts=None, report_paths=None):
-    """Fleet counts, failing checks, then not-ready and degraded hosts with their reasons.
+    """Gate, what changed since the previous audit, fleet counts, failing checks, exceptions, then the not-ready
+    and degraded hosts with their reasons, and (in the saved file) the checks' compliance controls.
 
     max_hosts caps how many hosts are listed (the printed summary); None lists all (the saved file).
     """
@@ -143,12 +362,22 @@ def render_markdown(fleet, max_hosts=None, report_paths=None):
         "# kdump readiness audit",
         "",
         "%s. Generated %s." % (gate_message(summary), fleet["generated"]),
+    ]
+    if fleet.get("drift"):
+        lines += _markdown_drift(fleet["drift"], max_hosts)
+    lines += [
         "",
         "| status | hosts | share |",
         "|:--|--:|--:|",
     ]
     for status in (READY, DEGRADED, NOT_READY):
         lines.append("| %s | %d | %s |" % (STATUS_LABELS[status], summary[status], _percent(summary[status], total)))
+    if summary.get("excepted") or summary.get("expired_exceptions"):
+        lines += [
+            "",
+            "%d failed check(s) excepted by a documented exception; %d failing because their exception has expired "
+            "(see Exceptions)." % (summary.get("excepted") or 0, summary.get("expired_exceptions") or 0),
+        ]
 
     catalogue = {entry["id"]: entry for entry in fleet["catalogue"]}
     if summary["checks"]:
@@ -159,6 +388,8 @@ def render_markdown(fleet, max_hosts=None, report_paths=None):
                 "| %s %s | %s | %d | %d | %s |"
                 % (check_id, entry["title"], entry["severity"], counts[FAIL], counts[UNKNOWN], entry["remediation"])
             )
+    if fleet.get("exceptions"):
+        lines += _markdown_exceptions(fleet["exceptions"])
 
     listed = 0
     for status in (NOT_READY, DEGRADED):
@@ -177,6 +408,8 @@ def render_markdown(fleet, max_hosts=None, report_paths=None):
             lines.append("- **%s**" % md_escape(host["host"]))
             lines += ["  - %s" % md_escape(reason) for reason in host["reasons"]]
 
+    if max_hosts is None and any(entry.get("controls") for entry in fleet["catalogue"]):
+        lines += _markdown_controls(fleet["catalogue"])
     if report_paths:
         lines += ["", "## Reports", ""]
         lines += ["- %s: %s" % (fmt, md_escape(path)) for fmt, path in report_paths.items()]
@@ -211,6 +444,11 @@ td.num, th.num { text-align: right; }
 .badge.ready, .badge.pass { background: var(--ready); } .badge.degraded { background: var(--degraded); }
 .badge.not_ready, .badge.fail { background: var(--not-ready); }
 .badge.unknown { background: #6e40c9; } .badge.not_applicable { background: #8c959f; }
+.badge.excepted { background: #0969da; }
+.controls, .exception { display: block; color: var(--muted); font-size: .85rem; }
+.exception.expired { color: var(--not-ready); }
+table.drift td:first-child, table.exceptions td:first-child { white-space: nowrap; }
+#drift { margin-bottom: 1.5rem; }
 details.host { border: 1px solid var(--line); border-radius: 8px; margin: .6rem 0; padding: .4rem .8rem; }
 details.host > summary { cursor: pointer; font-weight: 600; }
 details.host table { margin-top: .5rem; font-size: .92rem; }
@@ -358,14 +596,21 @@ def _host_row(index, host):
 def _host_detail(index, host):
     rows = []
     for check in host["checks"]:
+        controls = controls_text(check.get("controls"), _distribution(host))
+        exception = check.get("exception")
+        note = ""
+        if exception and exception["state"] in ("excepted", "expired"):
+            note = '<span class="exception %s">%s</span>' % (_e(exception["state"]), _e(exception_text(exception)))
         rows.append(
-            "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
+            "<tr><td>%s</td><td>%s%s</td><td>%s</td><td>%s</td><td>%s%s</td><td>%s</td></tr>"
             % (
                 _e(check["id"]),
                 _e(check["title"]),
+                '<span class="controls">%s</span>' % _e(controls) if controls else "",
                 _e(check["severity"]),
                 _badge(check["result"]),
                 _e(check["finding"]),
+                note,
                 _e(check["remediation"]),
             )
         )
@@ -388,8 +633,127 @@ def _host_detail(index, host):
     )
 
 
+def _html_drift(drift):
+    """The comparison with the previous report: one line of counts and a table of every change."""
+    intro = '<p id="drift-summary">%s %s.</p>' % (
+        "Compared with" if drift["changed"] else "No change since",
+        _e(_drift_source(drift)) + (": " + _e(_drift_counts(drift)) if drift["changed"] else ""),
+    )
+    rows = []
+
+    def row(kind, host, before, after, detail=""):
+        rows.append(
+            '<tr data-change="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>'
+            % (_e(kind), _e(kind.replace("_", " ")), _e(host), before, after, _e(detail))
+        )
+
+    def status(value):
+        return _badge(value, _status_label(value))
+
+    for change in drift["newly_not_ready"]:
+        row(
+            "newly_not_ready",
+            change["host"],
+            status(change["before"]),
+            status(change["after"]),
+            "; ".join(change["reasons"]),
+        )
+    for change in drift["fixed"]:
+        row("fixed", change["host"], status(change["before"]), status(change["after"]))
+    for change in drift["status_changed"]:
+        if change["after"] == DEGRADED:
+            row(
+                "status_changed",
+                change["host"],
+                status(change["before"]),
+                status(change["after"]),
+                "; ".join(change["reasons"]),
+            )
+    for change in drift["appeared"]:
+        row("appeared", change["host"], "-", status(change["status"]))
+    for change in drift["disappeared"]:
+        row("disappeared", change["host"], status(change["status"]), "-")
+    for change in drift["checks_changed"]:
+        row(
+            "check_changed",
+            change["host"],
+            _badge(change["before"]),
+            _badge(change["after"]),
+            "%s %s: %s" % (change["check"], change["title"], change["finding"]),
+        )
+    table = (
+        '<table class="drift" id="drift-table"><thead><tr><th>Change</th><th>Host</th><th>Before</th><th>After</th>'
+        "<th>Detail</th></tr></thead><tbody>%s</tbody></table>" % "".join(rows)
+        if rows
+        else ""
+    )
+    return '<section id="drift"><h2>Since the previous audit</h2>%s%s</section>' % (intro, table)
+
+
+def _html_exceptions(exceptions):
+    rows = []
+    for exception in exceptions:
+        state = "expired" if exception["expired"] else "valid"
+        rows.append(
+            '<tr data-exception="%d" data-state="%s"><td>%s[%d]</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
+            "<td>%s%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
+            % (
+                exception["index"],
+                state,
+                _e(VARIABLE),
+                exception["index"],
+                _e(exception["check"]),
+                _e(_hosts_pattern(exception["hosts"])),
+                _e(exception["reason"]),
+                _e(exception["approved_by"]),
+                _e(exception["expires"]),
+                " (expired)" if exception["expired"] else "",
+                _e(", ".join(exception["excepted_hosts"]) or "-"),
+                _e(", ".join(exception["expired_hosts"]) or "-"),
+                _e(", ".join(exception["unused_hosts"]) or "-"),
+            )
+        )
+    return (
+        '<h2>Exceptions</h2><table class="exceptions" id="exception-table"><thead><tr><th>Exception</th><th>Check</th>'
+        "<th>Hosts</th><th>Reason</th><th>Approved by</th><th>Valid through</th><th>Excepted on</th>"
+        "<th>Expired, failing on</th><th>Not needed on</th></tr></thead><tbody>%s</tbody></table>" % "".join(rows)
+    )
+
+
+def _html_controls(catalogue):
+    rows = []
+    for entry in catalogue:
+        for control in entry.get("controls") or []:
+            stig = "; ".join(
+                "%s (%s, %s)" % (item["id"], item["product"], source_text(item["source"]))
+                for item in control.get("stig") or []
+            )
+            rows.append(
+                '<tr data-check="%s"><td>%s %s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>'
+                % (
+                    _e(entry["id"]),
+                    _e(entry["id"]),
+                    _e(entry["title"]),
+                    _e(RELATION_LABELS.get(control["relation"], control["relation"])),
+                    _e(control["id"]),
+                    _e(control.get("note") or ""),
+                    _e(stig or "-"),
+                    _e(source_text(control["source"])),
+                )
+            )
+    if not rows:
+        return ""
+    return (
+        '<h2>Controls</h2><p class="muted">The compliance controls each check evidences or conflicts with: '
+        "ComplianceAsCode rules and the DISA STIG IDs that select them, each with the file it was read in.</p>"
+        '<table id="controls-table"><thead><tr><th>Check</th><th>Relation</th><th>Rule</th><th>Why</th>'
+        "<th>DISA STIG IDs</th><th>Source</th></tr></thead><tbody>%s</tbody></table>" % "".join(rows)
+    )
+
+
 def render_html(fleet):
-    """A single self-contained page: summary, SVG chart, sortable host table, per-host detail.
+    """A single self-contained page: the gate, what changed since the previous audit, summary, SVG chart,
+    exceptions, sortable host table, per-host detail (each check's controls and exception), the controls table.
 
     Every host-provided string is HTML-escaped, and a Content-Security-Policy lets only this page's own
     script and style run, so even a missed escape could not load or execute anything.
@@ -417,13 +781,16 @@ def render_html(fleet):
         "<h1>kdump readiness audit</h1>",
         '<p class="meta">Generated %s &middot; %d hosts</p>' % (_e(fleet["generated"]), summary["total"]),
         '<p class="gate %s" id="gate">%s</p>' % (gate_class, _e(gate_message(summary))),
+        _html_drift(fleet["drift"]) if fleet.get("drift") else "",
         '<section class="summary"><div class="counts" id="counts">%s</div>%s</section>' % (counts, _chart(summary)),
+        _html_exceptions(fleet["exceptions"]) if fleet.get("exceptions") else "",
         "<h2>Hosts</h2>",
         '<p class="muted">Click a column header to sort.</p>',
         '<table id="host-table" data-sorted-by="status:asc"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
         % (headers, "".join(_host_row(i, h) for i, h in enumerate(hosts))),
         "<h2>Host details</h2>",
         "".join(_host_detail(i, h) for i, h in enumerate(hosts)),
+        _html_controls(fleet["catalogue"]),
     ]
     return (
         "<!DOCTYPE html>\n"

@@ -1,13 +1,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet readiness: the audit settings, every host through the one evaluator, the summary and gate.
 
-Private to the collection. The checks themselves are in _readiness.py.
+Private to the collection. The checks themselves are in _readiness.py, the documented exceptions in
+_audit_exceptions.py, the comparison with a previous report in _audit_drift.py.
 """
 
 from __future__ import annotations
 
 import datetime
 
+from ansible_collections.kdump.fleet.plugins.module_utils import _audit_drift, _audit_exceptions
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_exceptions import EXCEPTED
 from ansible_collections.kdump.fleet.plugins.module_utils._readiness import (
     ADVISORY,
     CATALOGUE,
@@ -30,6 +33,11 @@ READY = "ready"
 DEGRADED = "degraded"
 NOT_READY = "not_ready"
 STATUSES = (READY, DEGRADED, NOT_READY)
+# A check's result in the reports: the evaluator's, or "excepted" (a failure a documented exception covers).
+REPORT_RESULTS = RESULTS + (EXCEPTED,)
+# The JSON report's shape. 2: results may be "excepted", checks carry controls (and exception), the
+# report carries exceptions and drift, summary.excepted and summary.expired_exceptions.
+REPORT_VERSION = 2
 
 
 class AuditSettingsError(ValueError):
@@ -129,7 +137,7 @@ def _host_record(host, checks, settings, facts, error=None):
         "host": host,
         "status": status,
         "reasons": _reasons(checks),
-        "counts": {result: sum(1 for c in checks if c["result"] == result) for result in RESULTS},
+        "counts": {result: sum(1 for c in checks if c["result"] == result) for result in REPORT_RESULTS},
         "error": error,
         "checks": checks,
         "facts": facts,
@@ -141,12 +149,14 @@ def _severity(check_id, settings):
     return REQUIRED if check_id == "KDUMP-000" or check_id in settings["required_checks"] else ADVISORY
 
 
-def evaluate_host(host, info, settings, now=None):
+def evaluate_host(host, info, settings, now=None, *, exceptions=(), groups=()):
     """Every catalogue check on one host's kdump_info state; returns the host record.
 
     The state is conformed first: a field of the wrong type (a string "false" where a bool
     belongs, Infinity, a list for a mapping) makes the checks that read it unknown, and is
-    named in the record's ``errors``.
+    named in the record's ``errors``. ``exceptions`` (validated by _audit_exceptions.validate)
+    that match the host by name or by one of its ``groups`` then turn failed checks into excepted
+    ones while they are valid at ``now``.
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
     state, problems = conformed(info)
@@ -158,6 +168,7 @@ def evaluate_host(host, info, settings, now=None):
         else:
             outcome = evaluate(check, state, problems, settings, now)
         checks.append(outcome_record(check, severity, outcome))
+    checks = _audit_exceptions.apply(host, groups, checks, exceptions, now)
     record = _host_record(host, checks, settings, plain(state), error=None)
     record["errors"] = ["kdump_info state: %s" % problem for problem in problems]
     return record
@@ -189,10 +200,17 @@ def _why_not_audited(registered):
     return None
 
 
-def evaluate_fleet(results, hosts=None, settings=None, now=None):
-    """Evaluate every host. results: host -> registered kdump_info result; hosts: every host of the play."""
+def evaluate_fleet(results, hosts=None, settings=None, now=None, *, exceptions=None, groups=None, previous=None):
+    """Evaluate every host. results: host -> registered kdump_info result; hosts: every host of the play.
+
+    exceptions: kdump_audit_exceptions as given (checked here first: AuditExceptionsError); groups:
+    Ansible's ``groups`` (group -> hosts), for exceptions by group; previous: a previous report from
+    _audit_drift.read_previous, to compare with (the report's ``drift``).
+    """
     settings = settings if settings is not None else validate_settings()
     now = now or datetime.datetime.now(datetime.timezone.utc)
+    exceptions = _audit_exceptions.validate(exceptions)
+    membership = _audit_exceptions.host_groups(groups)
     results = results or {}
     names = list(hosts) if hosts is not None else []
     names += [name for name in results if name not in names]
@@ -204,15 +222,21 @@ def evaluate_fleet(results, hosts=None, settings=None, now=None):
             records.append(not_audited_host(name, reason, settings))
             continue
         try:
-            records.append(evaluate_host(name, registered["kdump"], settings, now))
+            records.append(
+                evaluate_host(
+                    name, registered["kdump"], settings, now, exceptions=exceptions, groups=membership.get(name, ())
+                )
+            )
         except Exception as exc:  # each host in isolation: one odd host never costs the others' report
             records.append(not_audited_host(name, "its kdump_info result could not be evaluated: %s" % exc, settings))
     return {
-        "version": 1,
+        "version": REPORT_VERSION,
         "generated": now.isoformat(timespec="seconds"),
         "settings": plain(settings),
         "summary": summarize(records, settings),
         "catalogue": [dict(check.as_dict(), severity=_severity(check.id, settings)) for check in CATALOGUE],
+        "exceptions": plain(_audit_exceptions.usage(exceptions, records, now)),
+        "drift": plain(_audit_drift.compare(previous, records)) if previous else None,
         "hosts": records,
     }
 
@@ -223,11 +247,15 @@ def summarize(records, settings):
     counts = {status: sum(1 for r in records if r["status"] == status) for status in STATUSES}
     minimum = settings["min_ready_percent"]
     failing_checks = {}
+    excepted = expired = 0
     for record in records:
         for check in record["checks"]:
             if check["result"] in (FAIL, UNKNOWN):
                 entry = failing_checks.setdefault(check["id"], {FAIL: 0, UNKNOWN: 0})
                 entry[check["result"]] += 1
+            excepted += check["result"] == EXCEPTED
+            exception = check.get("exception") or {}
+            expired += check["result"] == FAIL and exception.get("state") == _audit_exceptions.EXPIRED
     return {
         "total": total,
         "ready": counts[READY],
@@ -238,6 +266,9 @@ def summarize(records, settings):
         # Integer arithmetic: 2 of 3 ready meets 66.6 but not 66.7, whatever the float rounding.
         "gate_passed": bool(total) and counts[READY] * 100 >= minimum * total,
         "checks": dict(sorted(failing_checks.items())),
+        # check results a valid exception covers, and failed checks whose exception has expired
+        "excepted": excepted,
+        "expired_exceptions": expired,
     }
 
 

@@ -14,6 +14,13 @@ from __future__ import annotations
 import datetime
 import math
 
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_controls import (
+    KEXEC_LOAD_DISABLED,
+    SERVICE_KDUMP_DISABLED,
+    compact_for_check,
+    describe_for_host,
+    for_check,
+)
 from ansible_collections.kdump.fleet.plugins.module_utils._host_state import (
     EVIDENCE_PATH,
     HOST_TARGETS,
@@ -30,7 +37,7 @@ RESULTS = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE)
 REQUIRED = "required"
 ADVISORY = "advisory"
 
-HARDENING_RULE = "service_kdump_disabled"
+HARDENING_RULE = SERVICE_KDUMP_DISABLED
 # makedumpfile -d bits: 8 = user pages, 16 = free pages; excluding both leaves mostly kernel memory.
 _USER_AND_FREE_PAGES = 8 | 16
 
@@ -65,6 +72,7 @@ class Check:
             "title": self.title,
             "default_severity": REQUIRED if self.required else ADVISORY,
             "remediation": self.remediation,
+            "controls": for_check(self.id),
         }
 
 
@@ -390,6 +398,31 @@ def _check_free_space(info, settings, now):
     )
 
 
+# --- the hardening conflict (KDUMP-012, KDUMP-013): which policy wins on the host, what to change ---------
+
+_LET_HARDENING_WIN = (
+    "to let the hardening win, set kdump_enabled: false and run kdump.fleet.kdump (it frees the reserved memory), "
+    "then leave the host out of the kdump audit (kdump_audit_hosts or --limit) or record kdump_audit_exceptions "
+    "for its failing checks"
+)
+
+
+def _kdump_wanted(info, service_counts=True):
+    """What shows that kdump is meant to run on this host; empty when nothing does."""
+    signs = []
+    if service_counts and _at(info, "service", "enabled") is True:
+        signs.append("the kdump service is enabled")
+    if _at(info, "crashkernel", "loaded") is True:
+        signs.append("a capture kernel is loaded")
+    reserved = _at(info, "crashkernel", "reserved_bytes")
+    configured = _at(info, "crashkernel", "configured")
+    if _is_number(reserved) and reserved > 0:
+        signs.append("%s is reserved for a capture kernel" % format_bytes(reserved))
+    elif isinstance(configured, str) and configured:
+        signs.append("the boot config has crashkernel=%s" % configured)
+    return signs
+
+
 def _check_kexec_load_disabled(info, settings, now):
     value = _at(info, "sysctl", "kexec_load_disabled")
     loaded = _at(info, "crashkernel", "loaded")
@@ -401,6 +434,34 @@ def _check_kexec_load_disabled(info, settings, now):
     finding = "kernel.kexec_load_disabled = %s: no capture kernel can be loaded until the next boot" % value
     if loaded is True:
         finding += " (the one loaded now still works, but a service restart cannot reload it)"
+    rule = describe_for_host(KEXEC_LOAD_DISABLED, _at(info, "distribution"))
+    wanted = _kdump_wanted(info)
+    let_kdump_win = (
+        "record an exception for that rule in the hardening profile, remove kernel.kexec_load_disabled=1 from the "
+        "sysctl configuration and reboot"
+    )
+    if not wanted:
+        facts.update(kdump_wanted=[], policy_wins="hardening")
+        finding += (
+            "; kdump is not set up on this host either, so the hardening rule %s is in force and nothing conflicts "
+            "with it: if that is intended, leave the host out of the kdump audit; to take dumps here, %s, then run "
+            "kdump.fleet.kdump" % (rule, let_kdump_win)
+        )
+        return Outcome(FAIL, finding, facts)
+    if loaded is True:
+        facts.update(kdump_wanted=wanted, policy_wins="kdump_until_reload")
+        finding += (
+            "; kdump is wanted here (%s) and wins for now, but the hardening rule %s wins from the next kdump restart "
+            "on, and at every boot while the setting is in the sysctl configuration" % (", ".join(wanted), rule)
+        )
+    else:
+        facts.update(kdump_wanted=wanted, policy_wins="hardening")
+        finding += "; kdump is wanted here (%s) but the hardening rule %s wins: %s, so a crash now is not dumped" % (
+            ", ".join(wanted),
+            rule,
+            "no capture kernel is loaded" if loaded is False else "no capture kernel can be loaded",
+        )
+    finding += "; to let kdump win, %s; %s" % (let_kdump_win, _LET_HARDENING_WIN)
     return Outcome(FAIL, finding, facts)
 
 
@@ -413,17 +474,49 @@ def _check_not_masked(info, settings, now):
     state = service.get("unit_file_state")
     masked = service.get("masked")
     if masked is True or (isinstance(state, str) and state.startswith("masked")):
-        return Outcome(
-            FAIL,
-            '%s is masked, as the hardening rule %s ("disable kdump unless needed") does' % (name, HARDENING_RULE),
-            facts,
-        )
+        return _masked_outcome(info, service, name, facts)
     if service.get("exists") is False:
         # Nothing to mask; a service that is missing altogether is KDUMP-001/KDUMP-002's finding.
         return Outcome(NOT_APPLICABLE, "%s does not exist (see KDUMP-002)" % name, facts)
     if masked is None and state is None:
         return Outcome(UNKNOWN, "kdump_info did not report whether %s is masked" % name, facts)
     return Outcome(PASS, "%s is not masked" % name, facts)
+
+
+def _masked_outcome(info, service, name, facts):
+    rule = describe_for_host(SERVICE_KDUMP_DISABLED, _at(info, "distribution"))
+    finding = '%s is masked, as the hardening rule %s ("disable kdump unless needed") does' % (name, rule)
+    loaded = _at(info, "crashkernel", "loaded")
+    facts.update(loaded=loaded, reserved_bytes=_at(info, "crashkernel", "reserved_bytes"))
+    # A unit masked while it ran leaves its capture kernel loaded until the next reboot.
+    armed = loaded is True or (loaded is None and service.get("active") is True)
+    wanted = _kdump_wanted(info, service_counts=False)
+    let_kdump_win = (
+        "record an exception for that rule in the hardening profile (or it masks the unit again), systemctl unmask "
+        "%s, set kdump_enabled: true and run kdump.fleet.kdump" % name
+    )
+    if not (wanted or armed):
+        facts.update(kdump_wanted=[], policy_wins="hardening")
+        finding += (
+            "; kdump is not set up on this host either (nothing is reserved for a capture kernel), so the hardening "
+            "policy is in force and nothing conflicts with it: if that is intended, leave the host out of the kdump "
+            "audit; to take dumps here, %s" % let_kdump_win
+        )
+        return Outcome(FAIL, finding, facts)
+    if armed:
+        facts.update(kdump_wanted=wanted, policy_wins="kdump_until_reboot")
+        finding += (
+            "; kdump wins until the next reboot (a capture kernel is still loaded), then the hardening policy does: "
+            "the masked unit will not load one again"
+        )
+    else:
+        facts.update(kdump_wanted=wanted, policy_wins="hardening")
+        finding += (
+            "; kdump is wanted here (%s) but the hardening policy wins: the masked unit cannot start, so no capture "
+            "kernel is loaded and a crash now is not dumped" % ", ".join(wanted)
+        )
+    finding += "; to let kdump win, %s; %s" % (let_kdump_win, _LET_HARDENING_WIN)
+    return Outcome(FAIL, finding, facts)
 
 
 def _check_crash_test(info, settings, now):
@@ -614,18 +707,38 @@ CATALOGUE = (
         "KDUMP-012",
         "kernel.kexec_load_disabled not set",
         True,
-        "remove kernel.kexec_load_disabled=1 from the sysctl configuration and reboot (it cannot be unset at runtime)",
+        "to let kdump win: record an exception for hardening rule %s, remove kernel.kexec_load_disabled=1 from the "
+        "sysctl configuration and reboot (it cannot be unset at runtime); to let the hardening win: set "
+        "kdump_enabled: false and run kdump.fleet.kdump" % KEXEC_LOAD_DISABLED,
         _check_kexec_load_disabled,
-        reads=("sysctl.kexec_load_disabled", "crashkernel.loaded"),
+        reads=(
+            "sysctl.kexec_load_disabled",
+            "crashkernel.loaded",
+            # only for saying which policy wins and which STIG ID to except
+            "service.enabled",
+            "crashkernel.reserved_bytes",
+            "crashkernel.configured",
+            "distribution.id",
+            "distribution.version",
+        ),
     ),
     Check(
         "KDUMP-013",
         "kdump service not masked by a hardening profile",
         True,
-        "record an exception for hardening rule %s, systemctl unmask the kdump service, then %s"
+        "to let kdump win: record an exception for hardening rule %s, systemctl unmask the kdump service, then %s; "
+        "to let the hardening win: set kdump_enabled: false and run kdump.fleet.kdump"
         % (HARDENING_RULE, _REMEDIATE_KDUMP),
         _check_not_masked,
-        reads=("service",),
+        reads=(
+            "service",
+            # only for saying which policy wins and which STIG ID to except
+            "crashkernel.loaded",
+            "crashkernel.reserved_bytes",
+            "crashkernel.configured",
+            "distribution.id",
+            "distribution.version",
+        ),
     ),
     Check(
         "KDUMP-014",
@@ -702,6 +815,7 @@ def outcome_record(check, severity, outcome):
         "finding": outcome.finding,
         "remediation": check.remediation if outcome.result in (FAIL, UNKNOWN) else "",
         "facts": plain(outcome.facts),
+        "controls": compact_for_check(check.id),
     }
 
 

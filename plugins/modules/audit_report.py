@@ -15,6 +15,8 @@ description:
     JSON, JUnit XML, Markdown and self-contained HTML reports into O(report_dir) on the controller.
   - Each host is C(ready), C(degraded) (an advisory check failed, or a required one is unknown) or
     C(not_ready) (a required check failed, or the host gave no data because it was unreachable or kdump_info failed).
+  - Each check lists the compliance controls it evidences or conflicts with (ComplianceAsCode rules and their
+    DISA STIG IDs, each with its source); a failing check a valid documented exception covers is C(excepted).
   - Runs entirely on the controller as an action plugin; use it once per play (C(run_once)).
   - Never fails because hosts are not ready; compare RV(gate_passed) yourself (the
     C(kdump.fleet.audit) role fails the play after the reports are written).
@@ -87,6 +89,27 @@ options:
   min_ready_percent:
     description: RV(gate_passed) is true when at least this share of hosts is C(ready).
     type: float
+  exceptions:
+    description:
+      - Documented exceptions, the role's C(kdump_audit_exceptions). Each entry has C(hosts) (a host or group
+        pattern, or a list of them, matched against each host's name and the groups it is in, as Ansible
+        patterns are), C(check) (a check ID other than C(KDUMP-000)), C(reason), C(approved_by) and C(expires)
+        (the last day it is valid, C(YYYY-MM-DD), UTC).
+      - A failing check on a matching host is reported C(excepted) and does not count against the host while
+        the exception is valid; an expired exception leaves the check failed, and its finding says when the
+        exception expired.
+      - Checked before anything is evaluated or written; an invalid entry fails the task naming
+        C(kdump_audit_exceptions[N]) and the fix.
+      - Groups are taken from the play's C(groups).
+    type: raw
+    default: []
+  previous_report:
+    description:
+      - Path on the controller of a previous run's C(kdump-audit.json) (a relative path is taken relative to
+        the directory ansible-playbook was started in). The reports then say what changed since (RV(drift)).
+      - Reports of version 1 and 2 are read; a missing file, a file that is no audit report or a report of a
+        newer version fails the task before anything is written.
+    type: str
 extends_documentation_fragment:
   - kdump.fleet.attributes
   - kdump.fleet.attributes.read_only
@@ -119,6 +142,21 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ audit.markdown }}"
   run_once: true
+
+- name: Evaluate with documented exceptions and compare with the last run
+  kdump.fleet.audit_report:
+    result_var: kdump_facts
+    hosts: "{{ ansible_play_hosts_all }}"
+    report_dir: /srv/reports/kdump
+    previous_report: /srv/reports/kdump/kdump-audit.json
+    exceptions:
+      - hosts: dbservers
+        check: KDUMP-013
+        reason: "STIG RHEL-09-213115 (service_kdump_disabled) applies to the database tier"
+        approved_by: ISSO J. Doe
+        expires: "2026-12-31"
+  run_once: true
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -151,6 +189,27 @@ markdown:
   returned: success
   type: str
   sample: "# kdump readiness audit\n\nkdump readiness gate FAILED: 0 of 1 hosts ready ..."
+drift:
+  description:
+    - What changed since O(previous_report); null without one. The JSON report carries the same under C(drift).
+    - C(newly_not_ready) and C(fixed) are subsets of C(status_changed) (hosts in both runs);
+      C(checks_changed) lists checks evaluated in both runs whose result changed.
+  returned: success
+  type: dict
+  sample:
+    previous: {path: /srv/reports/kdump/kdump-audit.json, version: 2, generated: "2026-11-21T12:00:00+00:00", hosts: 3}
+    changed: true
+    newly_not_ready:
+      - {host: db1, before: ready, after: not_ready, reasons: ["KDUMP-007 no capture kernel is loaded ..."]}
+    fixed: [{host: web2, before: degraded, after: ready, reasons: []}]
+    status_changed:
+      - {host: db1, before: ready, after: not_ready, reasons: ["KDUMP-007 no capture kernel is loaded ..."]}
+      - {host: web2, before: degraded, after: ready, reasons: []}
+    checks_changed:
+      - {host: db1, check: KDUMP-007, title: capture kernel loaded, before: pass, after: fail,
+         finding: "no capture kernel is loaded (kexec_crash_loaded = 0): a crash now would not be dumped"}
+    appeared: [{host: web9, status: ready}]
+    disappeared: [{host: old1, status: not_ready}]
 hosts:
   description: Per host, its status and the reasons it is not ready.
   returned: success

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import copy
 import datetime
-import importlib.util
 import json
-import pathlib
 
 import pytest
+import sibling_tests
 from ansible_collections.kdump.fleet.plugins.filter.readiness import readiness
 from ansible_collections.kdump.fleet.plugins.module_utils import _crash_protocol, _fleet_audit, _readiness
 from conftest import load_fixture
@@ -20,15 +19,7 @@ from conftest import load_fixture
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
 
 
-def _audit_tests():
-    path = pathlib.Path(__file__).parent / "module_utils" / "test_audit.py"
-    spec = importlib.util.spec_from_file_location("kdump_fleet_one_verdict_test_audit", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TEST_AUDIT = _audit_tests()
+TEST_AUDIT = sibling_tests.load("plugins/module_utils/test_audit.py")
 
 
 def state_with(*changes):

@@ -188,3 +188,97 @@ def test_results_and_result_var_are_exclusive(tmp_path):
         run_action(fleet_args(result_var="kdump_facts", report_dir=str(tmp_path)))
     with pytest.raises(AnsibleActionFail, match="exactly one of results and result_var"):
         run_action({"hosts": ["web1"], "report_dir": str(tmp_path)})
+
+
+def masked_kdump():
+    state = healthy_kdump()
+    state["service"].update(masked=True, unit_file_state="masked")
+    return state
+
+
+def test_exceptions_by_group_come_from_the_plays_groups(tmp_path):
+    args = {
+        "results": {"db1": {"kdump": masked_kdump()}, "db2": {"kdump": masked_kdump()}},
+        "hosts": ["db1", "db2"],
+        "report_dir": str(tmp_path),
+        "exceptions": [
+            {
+                "hosts": "dbservers:&prod",
+                "check": "KDUMP-013",
+                "reason": "STIG service_kdump_disabled applies",
+                "approved_by": "ISSO",
+                # an unquoted YAML date reaches the action as a date
+                "expires": datetime.date(2099, 12, 31),
+            }
+        ],
+    }
+    groups = {"all": ["db1", "db2"], "dbservers": ["db1", "db2"], "prod": ["db1"]}
+    result = run_action(args, task_vars={"groups": groups})
+    assert result["hosts"]["db1"]["status"] == "ready"
+    assert result["hosts"]["db2"]["status"] == "not_ready"
+    assert result["summary"]["excepted"] == 1
+    saved = json.loads((tmp_path / "kdump-audit.json").read_text())
+    assert saved["exceptions"][0]["excepted_hosts"] == ["db1"]
+    assert saved["exceptions"][0]["expires"] == "2099-12-31"
+    skipped = (
+        ET.parse(tmp_path / "kdump-audit.junit.xml")
+        .getroot()
+        .find(
+            "testsuite[@name='db1']/testcase[@name='KDUMP-013 kdump service not masked by a hardening profile']/skipped"
+        )
+    )
+    assert skipped.get("type") == "excepted"
+    assert "STIG service_kdump_disabled applies" in skipped.get("message")
+
+
+@pytest.mark.parametrize(
+    ("exceptions", "message"),
+    [
+        (
+            [{"hosts": "web1", "check": "KDUMP-99", "reason": "r", "approved_by": "a", "expires": "2099-01-01"}],
+            "kdump_audit_exceptions[0].check: unknown check ID 'KDUMP-99'",
+        ),
+        (
+            [{"hosts": "web1", "check": "KDUMP-014", "reason": "r", "approved_by": "a", "expires": "01/01/2099"}],
+            "kdump_audit_exceptions[0].expires must be the last day the exception is valid, as YYYY-MM-DD",
+        ),
+        (
+            [{"hosts": "web1", "check": "KDUMP-014", "approved_by": "a", "expires": "2099-01-01"}],
+            "kdump_audit_exceptions[0]: missing reason",
+        ),
+        ("KDUMP-014", "kdump_audit_exceptions must be a list of exceptions"),
+    ],
+)
+def test_invalid_exceptions_fail_before_any_report_is_written(tmp_path, exceptions, message):
+    with pytest.raises(AnsibleActionFail) as error:
+        run_action(fleet_args(report_dir=str(tmp_path), exceptions=exceptions))
+    assert message in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_previous_report_fails_before_any_report_is_written(tmp_path):
+    missing = tmp_path / "nowhere" / "kdump-audit.json"
+    with pytest.raises(AnsibleActionFail) as error:
+        run_action(fleet_args(report_dir=str(tmp_path / "reports"), previous_report=str(missing)))
+    assert str(error.value).startswith(f"kdump_audit_previous_report: {missing} does not exist;")
+    assert not (tmp_path / "reports").exists()
+
+
+def test_the_previous_report_may_be_the_one_this_run_replaces(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = run_action(fleet_args())
+    assert first["drift"] is None
+    args = fleet_args(previous_report="kdump-audit-reports/kdump-audit.json")
+    args["results"]["web1"]["kdump"]["crashkernel"]["loaded"] = False
+    del args["results"]["web2"]
+    args["hosts"] = ["web1", "web2", "web4"]
+    second = run_action(args)
+    drift = second["drift"]
+    assert drift["previous"]["path"] == str(tmp_path / "kdump-audit-reports" / "kdump-audit.json")
+    assert [c["host"] for c in drift["newly_not_ready"]] == ["web1"]
+    assert drift["appeared"] == [{"host": "web4", "status": "not_ready"}]
+    assert drift["disappeared"] == [{"host": "web3", "status": "not_ready"}]
+    assert "## Since the previous audit" in second["markdown"]
+    saved = json.loads((tmp_path / "kdump-audit-reports" / "kdump-audit.json").read_text())
+    assert saved["drift"] == drift
+    assert saved["version"] == 2

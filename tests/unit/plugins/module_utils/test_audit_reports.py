@@ -6,7 +6,6 @@ import base64
 import datetime
 import hashlib
 import html.parser
-import importlib.util
 import json
 import os
 import pathlib
@@ -14,6 +13,8 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+import sibling_tests
+from ansible_collections.kdump.fleet.plugins.module_utils import _audit_drift as _drift
 from ansible_collections.kdump.fleet.plugins.module_utils import _audit_reports
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
     FILE_NAMES,
@@ -26,17 +27,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import 
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import evaluate_fleet, validate_settings
 
-
-def _sibling(name):
-    """A test module next to this one (the unit tests run in importlib mode, so no plain import)."""
-    path = pathlib.Path(__file__).with_name(name + ".py")
-    spec = importlib.util.spec_from_file_location("kdump_fleet_tests_" + name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ready_info = _sibling("test_audit").ready_info
+ready_info = sibling_tests.load("plugins/module_utils/test_audit.py").ready_info
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
 HOSTILE_HOST = '"><img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>|*[x](y)'
 HOSTILE_PATH = "/var/crash/<svg onload=alert(1)>/dump.1"
@@ -132,6 +123,7 @@ JUNIT_ELEMENTS = {
     "failure": {"attributes": {"type", "message"}, "required": set(), "children": set()},
     "error": {"attributes": {"type", "message"}, "required": set(), "children": set()},
     "skipped": {"attributes": {"type", "message"}, "required": set(), "children": set()},
+    "system-out": {"attributes": set(), "required": set(), "children": set()},
 }
 SUREFIRE_TIME = re.compile(r"^(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?$")
 
@@ -164,7 +156,9 @@ def test_junit_is_strict_xml_in_the_junit_schema_structure():
         assert suite.get("skipped") == str(len(suite.findall("testcase/skipped")))
         assert suite.get("hostname") == suite.get("name")
         assert {case.get("classname") for case in testcases} == {"kdump_audit." + suite.get("name").replace(".", "_")}
-        assert all(len(case) <= 1 for case in testcases)
+        # at most one outcome per check, then its controls (if any) in system-out
+        assert all(len([e for e in case if e.tag != "system-out"]) <= 1 for case in testcases)
+        assert all("system-out" not in [e.tag for e in case][:-1] for case in testcases)
     assert root.get("failures") == str(len(root.findall("testsuite/testcase/failure")))
     assert root.get("errors") == str(len(root.findall("testsuite/testcase/error")))
 
@@ -451,3 +445,191 @@ def test_write_reports_leaves_no_temporary_file_when_a_write_fails(tmp_path, mon
     with pytest.raises(OSError):
         write_reports(sample_fleet(), str(tmp_path))
     assert list(tmp_path.iterdir()) == []
+
+
+# --- controls, exceptions and drift in every format ----------------------------------------------
+
+HOSTILE_REASON = "<script>alert(1)</script> | *not* [a](link)"
+
+
+def masked_rhel9():
+    info = ready_info()
+    info["distribution"] = {"id": "rhel", "version": "9.4", "codename": None}
+    info["service"].update(name="kdump", masked=True, unit_file_state="masked")
+    return info
+
+
+def compliance_fleet(previous=None):
+    """db1 (RHEL 9, masked unit) excepted by group; db2 masked with an expired exception; web1 ready."""
+    results = {
+        "db1.example.com": registered(masked_rhel9()),
+        "db2.example.com": registered(masked_rhel9()),
+        "web1.example.com": registered(ready_info()),
+    }
+    exceptions = [
+        {
+            "hosts": "dbservers:!db2*",
+            "check": "KDUMP-013",
+            "reason": HOSTILE_REASON,
+            "approved_by": "ISSO <J. Doe>",
+            "expires": "2026-12-31",
+        },
+        {
+            "hosts": "db2.example.com",
+            "check": "KDUMP-013",
+            "reason": "migration window",
+            "approved_by": "CAB",
+            "expires": "2026-11-01",
+        },
+    ]
+    groups = {"all": list(results), "dbservers": ["db1.example.com", "db2.example.com"]}
+    return evaluate_fleet(
+        results, hosts=list(results), now=NOW, exceptions=exceptions, groups=groups, previous=previous
+    )
+
+
+def drifted_fleet():
+    """The compliance fleet against a previous run where db1 and db2 were ready and old.example.com existed."""
+    before = {
+        "db1.example.com": registered(ready_info()),
+        "db2.example.com": registered(ready_info()),
+        "old.example.com": registered(ready_info()),
+    }
+    previous = _drift.parse_previous(render_json(evaluate_fleet(before, now=NOW)), "/r/<old>/kdump-audit.json")
+    return compliance_fleet(previous)
+
+
+def test_json_carries_the_controls_the_exceptions_and_the_drift():
+    fleet = drifted_fleet()
+    loaded = json.loads(render_json(fleet))
+    assert loaded == fleet
+    assert loaded["version"] == 2
+    hosts = {h["host"]: h for h in loaded["hosts"]}
+    db1 = {c["id"]: c for c in hosts["db1.example.com"]["checks"]}
+    assert db1["KDUMP-013"]["result"] == "excepted"
+    assert db1["KDUMP-013"]["exception"]["reason"] == HOSTILE_REASON
+    assert db1["KDUMP-013"]["controls"][0]["id"] == "service_kdump_disabled"
+    assert hosts["db1.example.com"]["status"] == "ready"
+    assert hosts["db2.example.com"]["status"] == "not_ready"
+    assert [e["excepted_hosts"] for e in loaded["exceptions"]] == [["db1.example.com"], []]
+    assert loaded["drift"]["newly_not_ready"][0]["host"] == "db2.example.com"
+    assert loaded["drift"]["appeared"] == [{"host": "web1.example.com", "status": "ready"}]
+    assert loaded["drift"]["disappeared"] == [{"host": "old.example.com", "status": "ready"}]
+    assert loaded["summary"]["excepted"] == 1 and loaded["summary"]["expired_exceptions"] == 1
+
+
+def test_junit_shows_an_excepted_check_as_skipped_with_the_reason_and_each_checks_controls():
+    root = ET.fromstring(render_junit(drifted_fleet()))
+    assert_schema_structure(root)
+    db1 = suite_of(root, "db1.example.com")
+    case = db1.find("testcase[@name='KDUMP-013 kdump service not masked by a hardening profile']")
+    skipped = case.find("skipped")
+    assert skipped.get("type") == "excepted"
+    assert skipped.get("message").startswith(
+        "excepted by kdump_audit_exceptions[0], approved by ISSO <J. Doe>, valid through 2026-12-31: " + HOSTILE_REASON
+    )
+    assert "; finding: kdump is masked, as the hardening rule service_kdump_disabled" in skipped.get("message")
+    assert db1.get("skipped") == "2"  # KDUMP-010 (local target) and the excepted KDUMP-013
+    # the controls, with this host's own STIG ID (RHEL 9)
+    assert case.find("system-out").text == "controls: conflicts with service_kdump_disabled (DISA STIG RHEL-09-213115)"
+    web1 = suite_of(root, "web1.example.com")  # Debian: no STIG ID of its own, all are listed
+    passed = web1.find("testcase[@name='KDUMP-002 kdump service enabled and active']")
+    assert passed.find("failure") is None
+    assert passed.find("system-out").text.startswith(
+        "controls: conflicts with service_kdump_disabled (DISA STIG RHEL-08-010670, RHEL-09-213115"
+    )
+    assert web1.find("testcase[@name='KDUMP-001 kdump tools installed']/system-out") is None
+    expired = suite_of(root, "db2.example.com").find(
+        "testcase[@name='KDUMP-013 kdump service not masked by a hardening profile']/failure"
+    )
+    assert expired.get("message").endswith(
+        "the exception for it (kdump_audit_exceptions[1], approved by CAB: migration window) expired on 2026-11-01"
+    )
+
+
+def test_markdown_starts_with_the_drift_and_shows_exceptions_and_controls():
+    fleet = drifted_fleet()
+    text = render_markdown(fleet)
+    assert text.index("## Since the previous audit") < text.index("| status | hosts | share |")
+    assert (
+        "Compared with the report of 2026-11-22T12:00:00+00:00 (/r/&lt;old&gt;/kdump-audit.json, version 2, 3 hosts): "
+        "1 newly not ready, 0 fixed, 0 other status change(s), 2 check result(s) changed, 1 host(s) appeared, "
+        "1 disappeared." in text
+    )
+    assert "- Newly not ready (1):\n  - **db2.example.com** (ready -> not ready): KDUMP-013 kdump is masked" in text
+    assert "- Appeared (1):\n  - **web1.example.com** (ready)" in text
+    assert "- Disappeared (1):\n  - **old.example.com** (was ready)" in text
+    assert (
+        "- Checks changed (2):\n  - **db1.example.com** KDUMP-013 kdump service not masked by a hardening profile: "
+        "pass -> excepted\n  - **db2.example.com** KDUMP-013 kdump service not masked by a hardening profile: "
+        "pass -> fail" in text
+    )
+    assert "1 failed check(s) excepted by a documented exception; 1 failing because their exception has expired" in text
+    assert (
+        "| kdump_audit_exceptions[0] | KDUMP-013 | dbservers:!db2\\* | &lt;script&gt;alert(1)&lt;/script&gt; \\| "
+        "\\*not\\* \\[a\\](link) | ISSO &lt;J. Doe&gt; | 2026-12-31 | db1.example.com | - | - |" in text
+    )
+    assert (
+        "| kdump_audit_exceptions[1] | KDUMP-013 | db2.example.com | migration window | CAB | 2026-11-01 (EXPIRED) | "
+        "- | db2.example.com | - |" in text
+    )
+    assert "<script>" not in text
+    assert (
+        "| KDUMP-013 kdump service not masked by a hardening profile | conflicts with | service_kdump_disabled | "
+        "RHEL-08-010670 (RHEL 8), RHEL-09-213115 (RHEL 9)" in text
+    )
+    assert "| KDUMP-015 existing dumps readable by their owner only | evidences | service_kdump_disabled |" in text
+    assert "ComplianceAsCode/content@b3a2cca linux_os/guide/services/base/service_kdump_disabled/rule.yml |" in text
+    # The printed summary keeps the drift and the exceptions but leaves the static controls table to the file.
+    printed = render_markdown(fleet, max_hosts=1)
+    assert "## Since the previous audit" in printed and "## Exceptions" in printed
+    assert "## Controls" not in printed
+
+
+def test_markdown_caps_the_drift_lists_and_says_when_nothing_changed():
+    before = {f"web{i}": registered(ready_info()) for i in range(4)}
+    broken = ready_info()
+    broken["crashkernel"]["loaded"] = False
+    after = {f"web{i}": registered(broken) for i in range(4)}
+    previous = _drift.parse_previous(render_json(evaluate_fleet(before, now=NOW)), "prev.json")
+    text = render_markdown(evaluate_fleet(after, now=NOW, previous=previous), max_hosts=2)
+    assert "- Newly not ready (4):" in text
+    assert text.count("(ready -> not ready)") == 2
+    assert "  - ... and 2 more (see the JSON or HTML report)" in text
+    same = render_markdown(evaluate_fleet(before, now=NOW, previous=previous))
+    assert "No change since the report of 2026-11-22T12:00:00+00:00 (prev.json, version 2, 4 hosts)" in same
+
+
+def test_html_shows_drift_on_top_exceptions_controls_and_escapes_them():
+    document = render_html(drifted_fleet())
+    page = parse(document)
+    assert {tag for tag, _attrs in page.tags} <= ALLOWED_TAGS
+    assert not [attrs for _tag, attrs in page.tags if any(name.startswith("on") for name in attrs)]
+    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", document)  # sources are named, not linked
+    assert sum(1 for tag, _attrs in page.tags if tag == "b") == 3
+    ids = [attrs.get("id") for _tag, attrs in page.tags if attrs.get("id")]
+    assert ids.index("gate") < ids.index("drift") < ids.index("counts") < ids.index("exception-table")
+    assert ids.index("exception-table") < ids.index("host-table") < ids.index("controls-table")
+    changes = [attrs["data-change"] for tag, attrs in page.tags if tag == "tr" and "data-change" in attrs]
+    assert changes == ["newly_not_ready", "appeared", "disappeared", "check_changed", "check_changed"]
+    states = [attrs["data-state"] for tag, attrs in page.tags if tag == "tr" and "data-exception" in attrs]
+    assert states == ["valid", "expired"]
+    text = "".join(page.text)
+    assert HOSTILE_REASON in text and "ISSO <J. Doe>" in text  # shown as text, never as markup
+    assert "excepted by kdump_audit_exceptions[0], approved by ISSO <J. Doe>, valid through 2026-12-31" in text
+    assert "conflicts with service_kdump_disabled (DISA STIG RHEL-09-213115)" in text
+    assert "RHEL-08-010670 (RHEL 8, ComplianceAsCode/content@b3a2cca products/rhel8/controls/stig_rhel8.yml)" in text
+    assert "/r/<old>/kdump-audit.json" in text
+    badges = [attrs["class"] for tag, attrs in page.tags if tag == "span" and "badge" in attrs.get("class", "")]
+    assert "badge excepted" in badges
+
+
+def test_reports_without_exceptions_or_drift_have_no_such_sections():
+    fleet = sample_fleet()
+    assert fleet["exceptions"] == [] and fleet["drift"] is None
+    text = render_markdown(fleet)
+    assert "## Since the previous audit" not in text and "## Exceptions" not in text
+    assert "excepted by a documented exception" not in text
+    document = render_html(fleet)
+    assert 'id="drift"' not in document and 'id="exception-table"' not in document
+    assert 'id="controls-table"' in document

@@ -239,6 +239,18 @@ NULL_MAY_PASS = {
     ("config.exists", "KDUMP-008"),
     ("config.exists", "KDUMP-009"),
     ("config.errors", "KDUMP-009"),
+    # the hardening conflict (KDUMP-012, KDUMP-013): these only say which policy wins and which STIG ID
+    # to except; the sysctl and the unit's mask state are the facts
+    ("service.enabled", "KDUMP-012"),
+    ("crashkernel.reserved_bytes", "KDUMP-012"),
+    ("crashkernel.configured", "KDUMP-012"),
+    ("distribution.id", "KDUMP-012"),
+    ("distribution.version", "KDUMP-012"),
+    ("crashkernel.loaded", "KDUMP-013"),
+    ("crashkernel.reserved_bytes", "KDUMP-013"),
+    ("crashkernel.configured", "KDUMP-013"),
+    ("distribution.id", "KDUMP-013"),
+    ("distribution.version", "KDUMP-013"),
 }
 
 
