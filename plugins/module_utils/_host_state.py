@@ -135,7 +135,8 @@ class Initrd(TypedDict):
     path: str
     exists: bool
     mtime: float
-    stale: bool  # older than the dump config: computed once, here
+    stale: bool  # older than built_from: computed once, on the host
+    built_from: str  # what the initrd holds: the dump config (kdumpctl), kdump-tools' sysctl overrides
 
 
 class Storage(TypedDict):
@@ -227,7 +228,7 @@ def _describe(value):
 
 # Fields added to version 1 later: a state or evidence record written before them lacks them,
 # which means null (a local dump), not "not reported".
-ADDED_FIELDS = frozenset({"crash_test.dump_server"})
+ADDED_FIELDS = frozenset({"crash_test.dump_server", "initrd.built_from"})
 
 
 def _conform(value, kind, where, problems, note_missing=False):

@@ -288,15 +288,18 @@ def _check_initrd(info, settings, now):
     # kdump_info compares the two times once, on the host; nobody re-derives it.
     stale = initrd.get("stale")
     if stale is None:
-        return Outcome(UNKNOWN, "kdump_info did not report whether the initrd is older than the dump config", facts)
+        return Outcome(
+            UNKNOWN, "kdump_info did not report whether the initrd is older than what it is built from", facts
+        )
+    source = initrd.get("built_from") or _at(config, "path")
     if stale:
         return Outcome(
             FAIL,
-            "capture initrd %s is older than the dump config %s: the loaded capture environment does not "
-            "have the current settings" % (path, _at(config, "path")),
+            "capture initrd %s is older than %s, which it is built from: the loaded capture environment does "
+            "not have the current settings" % (path, source),
             facts,
         )
-    return Outcome(PASS, "capture initrd %s is newer than the dump config" % path, facts)
+    return Outcome(PASS, "capture initrd %s is newer than %s, which it is built from" % (path, source), facts)
 
 
 def _target(info):

@@ -126,7 +126,8 @@ kdump:
       errors: []
       target_reachable: null
       target_probe: null
-    initrd: {path: /var/lib/kdump/initrd.img-6.1.0-28-amd64, exists: true, mtime: 1732280100.0, stale: false}
+    initrd: {path: /var/lib/kdump/initrd.img-6.1.0-28-amd64, exists: true, mtime: 1732280100.0, stale: false,
+             built_from: /etc/kdump/sysctl.conf}
     storage: {path: /var/crash, exists: true, free_bytes: 2147483648, total_bytes: 4227858432}
     dumps: {path: /var/crash, count: 0, items: [], newest: null, world_readable_count: 0, group_readable_count: 0}
     memory: {bytes: 2147024896, source: iomem, total_bytes: 2062053376, system_ram_bytes: 2147024896}
@@ -217,10 +218,15 @@ kdump:
                            dump_level: 31, compression: lzo, flattened: true, extra_args: [--message-level, "7"]},
                failure_action: reboot, final_action: reboot, keep_dumps: 0, errors: []}
     initrd:
-      description: The capture initrd; C(stale) is true when it is older than the configuration file.
+      description:
+        - The capture initrd; C(stale) is true when it is older than C(built_from), the file whose content it holds.
+        - C(built_from) is the dump configuration for kdumpctl, which bakes kdump.conf into the initrd, and
+          kdump-tools' sysctl overrides C(/etc/kdump/sysctl.conf) on Debian/Ubuntu, whose capture kernel reads
+          C(/etc/default/kdump-tools) from the root file system at dump time.
       returned: always
       type: dict
-      sample: {path: /boot/initramfs-5.14.0-427.el9.x86_64kdump.img, exists: true, mtime: 1732280100.0, stale: false}
+      sample: {path: /boot/initramfs-5.14.0-427.el9.x86_64kdump.img, exists: true, mtime: 1732280100.0, stale: false,
+               built_from: /etc/kdump.conf}
     storage:
       description: Free and total bytes of the file system holding a local dump path; null for remote targets.
       returned: always
@@ -320,6 +326,9 @@ PER_FAMILY = {
         "packages": ("kdump-tools", "makedumpfile", "kexec-tools"),
         "service_packages": ("kdump-tools",),
         "initrd": "/var/lib/kdump/initrd.img-{kernel}",
+        # kdump-tools' capture kernel reads /etc/default/kdump-tools from the root file system; its
+        # initrd holds only the sysctl overrides, and kdump-config load rebuilds it when they change.
+        "initrd_built_from": "/etc/kdump/sysctl.conf",
         "status_tool": ("kdump-config", "status"),
     },
     "redhat": {
@@ -657,12 +666,29 @@ def _tool_status(host, per_family):
 
 
 def _initrd(host, per_family, kernel, config):
+    """The capture initrd, and whether it is older than what it was built from.
+
+    kdumpctl bakes kdump.conf into its initrd; kdump-tools' initrd holds only its sysctl overrides.
+    """
     if per_family is None:
         return None
     path = per_family["initrd"].format(kernel=kernel)
     info = host.stat(path)
-    result = {"path": path, "exists": info is not None, "mtime": info.st_mtime if info else None, "stale": None}
-    if info is not None and config and config["mtime"] is not None:
+    built_from = per_family.get("initrd_built_from") or (config or {}).get("path")
+    result = {
+        "path": path,
+        "exists": info is not None,
+        "mtime": info.st_mtime if info else None,
+        "stale": None,
+        "built_from": built_from,
+    }
+    if info is None:
+        return result
+    if per_family.get("initrd_built_from"):
+        source = host.stat(built_from)
+        # No overrides file: nothing the initrd could be missing.
+        result["stale"] = source is not None and info.st_mtime < source.st_mtime
+    elif config and config["mtime"] is not None:
         result["stale"] = info.st_mtime < config["mtime"]
     return result
 

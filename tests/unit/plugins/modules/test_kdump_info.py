@@ -90,6 +90,8 @@ def debian_root(tmp_path, monkeypatch):
         mtime=1_700_000_200,
     )
     _write(root, "/var/lib/kdump/initrd.img-" + KERNEL, "initrd", mtime=1_700_000_100)
+    # kdump-tools' sysctl overrides, the only settings its capture initrd holds; newer than the initrd.
+    _write(root, "/etc/kdump/sysctl.conf", "kernel.panic_on_oops=1\n", mtime=1_700_000_150)
     # update-grub makes the GRUB drop-in the boot-loader backend (the tools decide, not /etc/default/grub).
     for tool in ("/usr/bin/systemctl", "/usr/bin/dpkg-query", "/usr/sbin/update-grub"):
         _tool(root, tool)
@@ -197,6 +199,7 @@ def test_debian_config_initrd_storage_dumps_and_evidence(debian_root):
 
     assert kdump["initrd"] == {
         "path": "/var/lib/kdump/initrd.img-" + KERNEL, "exists": True, "mtime": 1_700_000_100, "stale": True,
+        "built_from": "/etc/kdump/sysctl.conf",
     }  # fmt: skip
 
     fs = os.statvfs(debian_root / "var/crash")
@@ -275,8 +278,24 @@ def test_unparsable_evidence_is_null_with_the_reason(debian_root):
     assert [e for e in kdump["errors"] if e.startswith("/var/lib/kdump-fleet/last-crash-test.json: not valid JSON")]
 
 
-def test_stale_is_false_when_the_initrd_was_rebuilt_after_the_config(debian_root):
-    os.utime(debian_root / ("var/lib/kdump/initrd.img-" + KERNEL), (1_700_000_900, 1_700_000_900))
+def test_stale_is_false_when_the_initrd_was_rebuilt_after_the_sysctl_overrides(debian_root):
+    os.utime(debian_root / ("var/lib/kdump/initrd.img-" + KERNEL), (1_700_000_180, 1_700_000_180))
+    assert _run({}, _debian_responses(debian_root))[0]["kdump"]["initrd"]["stale"] is False
+
+
+def test_a_kdump_tools_config_newer_than_the_initrd_is_not_stale(debian_root):
+    """Seen in the lab: a target changed, no new initrd, and the next dump landed over the new target.
+
+    kdump-tools' capture kernel reads /etc/default/kdump-tools from the root file system.
+    """
+    os.utime(debian_root / ("var/lib/kdump/initrd.img-" + KERNEL), (1_700_000_180, 1_700_000_180))
+    os.utime(debian_root / "etc/default/kdump-tools", (1_700_000_900, 1_700_000_900))
+    initrd = _run({}, _debian_responses(debian_root))[0]["kdump"]["initrd"]
+    assert (initrd["stale"], initrd["built_from"]) == (False, "/etc/kdump/sysctl.conf")
+
+
+def test_without_sysctl_overrides_the_debian_initrd_is_never_stale(debian_root):
+    (debian_root / "etc/kdump/sysctl.conf").unlink()
     assert _run({}, _debian_responses(debian_root))[0]["kdump"]["initrd"]["stale"] is False
 
 
@@ -388,6 +407,7 @@ def test_redhat_host_uses_grubby_rpm_kdump_conf_and_the_kdump_unit(tmp_path, mon
     assert kdump["config"]["path"] == "/etc/kdump.conf"
     assert kdump["initrd"] == {
         "path": f"/boot/initramfs-{KERNEL}kdump.img", "exists": True, "mtime": 1_700_000_100, "stale": False,
+        "built_from": "/etc/kdump.conf",
     }  # fmt: skip
     assert [item["path"] for item in kdump["dumps"]["items"]] == ["/var/crash/127.0.0.1-2026-11-22-13:40:02/vmcore"]
 
