@@ -211,8 +211,13 @@ def _names(hosts, limit=5):
     return shown + (" and %d more" % (len(hosts) - limit) if len(hosts) > limit else "") if hosts else "-"
 
 
+def _other_status_changes(drift):
+    """Status changes that are neither newly not ready nor fixed: to (or within) degraded."""
+    return [change for change in drift["status_changed"] if change["after"] == DEGRADED]
+
+
 def _drift_counts(drift):
-    others = len(drift["status_changed"]) - len(drift["newly_not_ready"]) - len(drift["fixed"])
+    others = len(_other_status_changes(drift))
     return (
         "%d newly not ready, %d fixed, %d other status change(s), %d check result(s) changed, %d host(s) appeared, "
         "%d disappeared"
@@ -260,8 +265,7 @@ def _markdown_drift(drift, max_hosts):
             lambda c: transition(c) + (": %s" % md_escape(c["reasons"][0]) if c["reasons"] else ""),
         ),
         ("Fixed", drift["fixed"], transition),
-        # every status change that is neither of the two above: to (or within) degraded
-        ("Other status changes", [c for c in drift["status_changed"] if c["after"] == DEGRADED], transition),
+        ("Other status changes", _other_status_changes(drift), transition),
         (
             "Appeared",
             drift["appeared"],
@@ -650,25 +654,16 @@ def _html_drift(drift):
     def status(value):
         return _badge(value, _status_label(value))
 
-    for change in drift["newly_not_ready"]:
-        row(
-            "newly_not_ready",
-            change["host"],
-            status(change["before"]),
-            status(change["after"]),
-            "; ".join(change["reasons"]),
-        )
-    for change in drift["fixed"]:
-        row("fixed", change["host"], status(change["before"]), status(change["after"]))
-    for change in drift["status_changed"]:
-        if change["after"] == DEGRADED:
-            row(
-                "status_changed",
-                change["host"],
-                status(change["before"]),
-                status(change["after"]),
-                "; ".join(change["reasons"]),
-            )
+    # A fixed host has no reasons left to show.
+    transitions = (
+        ("newly_not_ready", drift["newly_not_ready"], True),
+        ("fixed", drift["fixed"], False),
+        ("status_changed", _other_status_changes(drift), True),
+    )
+    for kind, changes, with_reasons in transitions:
+        for change in changes:
+            detail = "; ".join(change["reasons"]) if with_reasons else ""
+            row(kind, change["host"], status(change["before"]), status(change["after"]), detail)
     for change in drift["appeared"]:
         row("appeared", change["host"], "-", status(change["status"]))
     for change in drift["disappeared"]:
