@@ -19,6 +19,11 @@ RANGE_ROUNDING = 128 << 20
 MIN_CAPTURE_BYTES = 64 << 20
 # The ,low area (and the kernel's default one) must be found below 4G (CRASH_ADDR_LOW_MAX).
 LOW_LIMIT = 4 << 30
+# crashkernel=X,cma (Linux 6.16, kernel/crash_reserve.c): extra memory for the capture kernel taken from
+# CMA, which the first kernel keeps using for movable pages. kernel-parameters.txt documents it for x86 and
+# ppc; older kernels and other arches ignore the word with a warning, so the role refuses it there.
+CMA_SINCE = (6, 16)
+CMA_ARCHES = ("x86_64", "ppc64le", "ppc64")
 # A leading 0 means octal to the kernel's memparse(); refuse it rather than guess.
 _SIZE_RE = re.compile(r"^(0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)([A-Za-z]?)$")
 _PREFIX = "crashkernel="
@@ -59,7 +64,8 @@ class Crashkernel(NamedTuple):
     """A parsed crashkernel value; equal values render to the same canonical text.
 
     Exactly one of ``size`` (plain or ``,high``) and ``ranges`` is set.
-    ``low`` is only set together with ``high``.
+    ``low`` is only set together with ``high``. ``cma`` (``Y,cma``) comes on top of either form:
+    the standard reservation still has to hold the capture kernel and its initrd.
     """
 
     size: Optional[int] = None
@@ -67,6 +73,7 @@ class Crashkernel(NamedTuple):
     offset: Optional[int] = None
     high: bool = False
     low: Optional[int] = None
+    cma: Optional[int] = None
 
     def size_for(self, memory_bytes: int) -> int:
         """Bytes reserved on a host with ``memory_bytes`` of RAM; 0 when nothing would be.
@@ -89,6 +96,8 @@ class Crashkernel(NamedTuple):
         RAM itself. ``X,high Y,low`` reserves both, so together they must be below RAM, and the
         low part must fit below 4G. A ``,low`` size is added to the ``,high`` one; without
         ``,low`` the kernel adds an arch-dependent default low area that is not counted here.
+        A ``,cma`` area is not counted either (it is CMA memory the first kernel keeps using), but the
+        standard part plus it must stay below RAM.
         With ``ram_regions`` (inclusive (start, end) of the System RAM regions) an ``@offset``
         other than 0 must put the whole area inside one region (``@0`` lets the kernel choose).
         """
@@ -151,6 +160,11 @@ class Crashkernel(NamedTuple):
                 "the ,low area {0} must fit below 4G".format(format_size(self.low)),
                 "use a ,low size such as 128M or 256M",
             )
+        if self.cma is not None and total + self.cma >= memory_bytes:
+            raise refuse(
+                "{0} reserved plus the {1},cma area is not below RAM".format(format_size(total), format_size(self.cma)),
+                "use a smaller ,cma size",
+            )
         if self.offset and ram_regions is not None:
             end = self.offset + size - 1
             if not any(start <= self.offset and end <= last for start, last in ram_regions):
@@ -171,6 +185,8 @@ class Crashkernel(NamedTuple):
             text += ",high"
             if self.low is not None:
                 text += " {0},low".format(format_size(self.low))
+        if self.cma is not None:
+            text += " {0},cma".format(format_size(self.cma))
         return text
 
     def kernel_args(self) -> List[str]:
@@ -286,26 +302,31 @@ def parse(text: str) -> Crashkernel:
     """Parse a crashkernel value (the part after ``crashkernel=``) or raise CrashkernelError.
 
     Accepts ``256M``, ``256M@16M``, ``1G-4G:192M,4G-:256M[@offset]``, ``512M,high`` and
-    ``512M,high 128M,low`` (two whitespace-separated parts). A leading ``crashkernel=``
-    on a part is tolerated.
+    ``512M,high 128M,low`` (two whitespace-separated parts), each optionally followed by a
+    ``Y,cma`` part (Linux 6.16+, see cma_unsupported_reason()). A leading ``crashkernel=`` on
+    a part is tolerated.
     """
     if text is None or not str(text).strip():
         raise CrashkernelError("crashkernel value is empty")
     whole = " ".join(str(text).split())
     parts = [p[len(_PREFIX) :] if p.startswith(_PREFIX) else p for p in whole.split()]
-    if len(parts) > 2:
+    if len(parts) > 3:
         raise CrashkernelError(
-            "crashkernel value '{0}' has {1} parts; at most two ('X,high Y,low')".format(whole, len(parts))
+            "crashkernel value '{0}' has {1} parts; at most three ('X,high Y,low Z,cma')".format(whole, len(parts))
         )
     if any(p.lower() == "auto" for p in parts):
         raise CrashkernelError(
             "crashkernel 'auto' in '{0}' only worked on RHEL 7/8 kernels; use a size, 'recommended' "
             "or (EL9+) 'default'".format(whole)
         )
-    high = low = None
+    high = low = cma = None
     plain = []
     for part in parts:
-        if part.endswith(",high"):
+        if part.endswith(",cma"):
+            if cma is not None:
+                raise CrashkernelError("crashkernel ',cma' given twice in '{0}'".format(whole))
+            cma = _parse_suffixed(part[: -len(",cma")], "cma", whole)
+        elif part.endswith(",high"):
             if high is not None:
                 raise CrashkernelError("crashkernel ',high' given twice in '{0}'".format(whole))
             high = _parse_suffixed(part[: -len(",high")], "high", whole)
@@ -317,13 +338,31 @@ def parse(text: str) -> Crashkernel:
             plain.append(part)
     if low is not None and high is None:
         raise CrashkernelError("crashkernel ',low' in '{0}' needs a ',high' part".format(whole))
+    if cma is not None and high is None and not plain:
+        raise CrashkernelError(
+            "crashkernel ',cma' in '{0}' needs a standard reservation too (e.g. '256M {1},cma'): the CMA area "
+            "cannot hold the capture kernel and its initrd".format(whole, format_size(cma))
+        )
     if plain and high is not None:
         raise CrashkernelError("crashkernel '{0}' mixes a plain value with ',high'; use one form".format(whole))
     if len(plain) > 1:
         raise CrashkernelError("crashkernel '{0}' has two plain values; give one".format(whole))
     if high is not None:
-        return Crashkernel(size=high, high=True, low=low)
-    return _parse_plain(plain[0], whole)
+        return Crashkernel(size=high, high=True, low=low, cma=cma)
+    return _parse_plain(plain[0], whole)._replace(cma=cma)
+
+
+def cma_unsupported_reason(release: str, arch: str) -> Optional[str]:
+    """Why a kernel ``release`` on ``arch`` would ignore ``,cma``; None when it takes it."""
+    arch = _ARCH_ALIASES.get(arch, arch)
+    match = re.match(r"^(\d+)\.(\d+)", release or "")
+    if not match:
+        return "the kernel release {0!r} does not say its version".format(release)
+    if (int(match.group(1)), int(match.group(2))) < CMA_SINCE:
+        return "kernel {0} is older than {1}.{2}, which added crashkernel=Y,cma".format(release, *CMA_SINCE)
+    if arch not in CMA_ARCHES:
+        return "the kernel documents crashkernel=Y,cma for {0} only, not {1}".format(", ".join(CMA_ARCHES), arch)
+    return None
 
 
 def find_in_cmdline(cmdline: str) -> Optional[str]:

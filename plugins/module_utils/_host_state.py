@@ -73,6 +73,7 @@ class Crashkernel(TypedDict):
     iomem: Region
     recommended: str
     recommended_bytes: int
+    cma_bytes: int  # the crashkernel=Y,cma area of the command line, when the running kernel takes it
 
 
 class Sysctl(TypedDict):
@@ -228,7 +229,7 @@ def _describe(value):
 
 # Fields added to version 1 later: a state or evidence record written before them lacks them,
 # which means null (a local dump), not "not reported".
-ADDED_FIELDS = frozenset({"crash_test.dump_server", "initrd.built_from"})
+ADDED_FIELDS = frozenset({"crash_test.dump_server", "initrd.built_from", "crashkernel.cma_bytes"})
 
 
 def _conform(value, kind, where, problems, note_missing=False):

@@ -214,6 +214,7 @@ def _reservation_facts(info):
         "reserved_bytes": reserved,
         "recommended_bytes": recommended,
         "recommended": _at(info, "crashkernel", "recommended"),
+        "cma_bytes": _at(info, "crashkernel", "cma_bytes"),
         "memory": _at(info, "memory"),
     }
     return reserved, recommended, facts
@@ -225,16 +226,17 @@ def _check_reserved_enough(info, settings, now):
         return Outcome(UNKNOWN, "kdump_info did not report the reserved and recommended sizes", facts)
     if reserved == 0:
         return Outcome(NOT_APPLICABLE, "nothing is reserved (see KDUMP-004)", facts)
-    if reserved >= recommended:
-        return Outcome(
-            PASS,
-            "%s reserved, recommended for this host: %s" % (format_bytes(reserved), format_bytes(recommended)),
-            facts,
-        )
+    # A crashkernel=Y,cma area is memory the capture kernel gets on top of the reservation (Linux 6.16+);
+    # the reservation itself still has to hold the capture kernel and its initrd.
+    cma = facts["cma_bytes"] if _is_number(facts["cma_bytes"]) and facts["cma_bytes"] > 0 else 0
+    usable = reserved + cma
+    held = format_bytes(reserved) + (" plus %s of CMA" % format_bytes(cma) if cma else "")
+    if usable >= recommended:
+        return Outcome(PASS, "%s reserved, recommended for this host: %s" % (held, format_bytes(recommended)), facts)
     return Outcome(
         FAIL,
         "%s reserved is below the %s recommended for this host's RAM: the capture kernel may run out of memory"
-        % (format_bytes(reserved), format_bytes(recommended)),
+        % (held, format_bytes(recommended)),
         facts,
     )
 

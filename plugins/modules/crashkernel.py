@@ -35,7 +35,10 @@ options:
       - The crashkernel value, without the C(crashkernel=) prefix.
       - 'Any kernel syntax: V(256M), V(256M@16M), ranges V(1G-4G:192M,4G-64G:256M,64G-:512M)
         with an optional V(@offset), V(512M,high) optionally followed by V(128M,low)
-        (two parts separated by a space). Suffixes K, M, G, T, P, E (any case); no suffix means bytes;
+        (two parts separated by a space). Any of these may be followed by a V(Y,cma) part, e.g. V(256M 1G,cma):
+        extra capture-kernel memory taken from CMA, refused unless the host runs Linux 6.16 or later on x86_64
+        or ppc64le (older kernels ignore it). CMA pages the first kernel used are not in the dump.
+        Suffixes K, M, G, T, P, E (any case); no suffix means bytes;
         a number of 16E or more is refused (the kernel would wrap it to a different size).'
       - V(recommended) picks the size the EL9 default table gives this host's memory and
         architecture (the table C(kdumpctl get-default-crashkernel) prints on EL9)
@@ -243,7 +246,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
     CrashkernelError,
     NotReservable,
+    cma_unsupported_reason,
     find_in_cmdline,
+    format_size,
     parse,
     recommended,
 )
@@ -381,7 +386,16 @@ class CrashkernelTask:
             return "value", parse(recommended(memory_bytes, platform.machine()))
         if keyword == "default":
             return "default", None
-        return "value", parse(value)
+        wanted = parse(value)
+        if wanted.cma is not None:
+            reason = cma_unsupported_reason(platform.release(), platform.machine())
+            if reason:
+                raise CrashkernelModuleError(
+                    "value={0}: {1}, so the ,cma part would be ignored at boot; drop '{2},cma' or update the "
+                    "kernel; nothing was changed".format(wanted.render(), reason, format_size(wanted.cma)),
+                    kind="invalid_value",
+                )
+        return "value", wanted
 
     @staticmethod
     def need_memory(memory_bytes):

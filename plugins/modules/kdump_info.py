@@ -110,6 +110,7 @@ kdump:
       iomem: {start: 1610612736, end: 1744830463, size: 134217728}
       recommended: 192M
       recommended_bytes: 201326592
+      cma_bytes: null
     sysctl: {kexec_load_disabled: 0, sysrq: 438, panic_on_oops: 0}
     config:
       path: /etc/default/kdump-tools
@@ -193,12 +194,14 @@ kdump:
           C(iomem) (the region, when that file is unreadable) or C(iomem_none) (root read C(/proc/iomem) and
           found no region, so 0).
         - C(recommended) is the size the collection's table gives this host's memory.
+        - C(cma_bytes) is the C(crashkernel=Y,cma) area on the command line (extra capture-kernel memory taken
+          from CMA, Linux 6.16+ on x86_64 and ppc64le); null without one or on a kernel that ignores it.
       returned: always
       type: dict
       sample: {cmdline: 256M, configured: 256M, reserved_bytes: 268435456, reserved_source: kexec_crash_size,
                kexec_crash_size: 268435456, loaded: true,
                iomem: {start: 1610612736, end: 1879048191, size: 268435456},
-               recommended: 192M, recommended_bytes: 201326592}
+               recommended: 192M, recommended_bytes: 201326592, cma_bytes: null}
     sysctl:
       description: C(kernel.kexec_load_disabled), C(kernel.sysrq) and C(kernel.panic_on_oops); null when unreadable.
       returned: always
@@ -273,10 +276,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
+    CrashkernelError,
+    cma_unsupported_reason,
     find_in_cmdline,
+    format_size,
     parse_size,
     recommended,
 )
+from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import parse as parse_crashkernel
 from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
     effective_cmdline_script,
     effective_crashkernel,
@@ -546,8 +553,9 @@ def _crashkernel(host, bootloader, iomem, memory):
             recommended_bytes = parse_size(recommended_size)
         except ValueError as exc:
             host.note("recommended crashkernel: {0}".format(exc))
+    on_cmdline = find_in_cmdline(cmdline) if cmdline is not None else None
     return {
-        "cmdline": find_in_cmdline(cmdline) if cmdline is not None else None,
+        "cmdline": on_cmdline,
         "configured": _configured_crashkernel(host, bootloader),
         "reserved_bytes": reserved,
         "reserved_source": reserved_source,
@@ -556,7 +564,24 @@ def _crashkernel(host, bootloader, iomem, memory):
         "iomem": iomem["crash_kernel"],
         "recommended": recommended_size,
         "recommended_bytes": recommended_bytes,
+        "cma_bytes": _cma_bytes(host, on_cmdline),
     }
+
+
+def _cma_bytes(host, on_cmdline):
+    """The command line's crashkernel=Y,cma area when the running kernel takes it, else None."""
+    if not on_cmdline or ",cma" not in on_cmdline:
+        return None
+    try:
+        cma = parse_crashkernel(on_cmdline).cma
+    except CrashkernelError as exc:
+        host.note("crashkernel on the command line: {0}".format(exc))
+        return None
+    reason = cma_unsupported_reason(platform.release(), platform.machine())
+    if reason:
+        host.note("crashkernel={0},cma on the command line is ignored: {1}".format(format_size(cma), reason))
+        return None
+    return cma
 
 
 def _configured_crashkernel(host, bootloader):

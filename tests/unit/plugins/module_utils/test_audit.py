@@ -88,6 +88,7 @@ def ready_info():
             "iomem": {"start": 0x5F000000, "end": 0x6EFFFFFF, "size": 256 * MIB},
             "recommended": "256M",
             "recommended_bytes": 256 * MIB,
+            "cma_bytes": None,
         },
         "sysctl": {"kexec_load_disabled": 0, "sysrq": 438, "panic_on_oops": 0},
         "config": {
@@ -286,6 +287,25 @@ CASES = [
     ("KDUMP-005", setter("crashkernel", "reserved_bytes", 128 * MIB), FAIL, "128 MiB reserved is below the 256 MiB"),
     ("KDUMP-005", setter("crashkernel", "reserved_bytes", 0), NOT_APPLICABLE, "KDUMP-004"),
     ("KDUMP-005", setter("crashkernel", "recommended_bytes", None), UNKNOWN, "recommended"),
+    # A crashkernel=Y,cma area (Linux 6.16+) is capture-kernel memory on top of the reservation.
+    (
+        "KDUMP-005",
+        both(setter("crashkernel", "reserved_bytes", 128 * MIB), setter("crashkernel", "cma_bytes", 128 * MIB)),
+        PASS,
+        "128 MiB plus 128 MiB of CMA reserved, recommended for this host: 256 MiB",
+    ),
+    (
+        "KDUMP-005",
+        both(setter("crashkernel", "reserved_bytes", 64 * MIB), setter("crashkernel", "cma_bytes", 128 * MIB)),
+        FAIL,
+        "64 MiB plus 128 MiB of CMA reserved is below the 256 MiB recommended",
+    ),
+    (
+        "KDUMP-005",
+        both(setter("crashkernel", "reserved_bytes", 0), setter("crashkernel", "cma_bytes", GIB)),
+        NOT_APPLICABLE,
+        "KDUMP-004",
+    ),
     # KDUMP-006 not far above the recommended size
     ("KDUMP-006", setter("crashkernel", "reserved_bytes", 1024 * MIB), PASS, "within 4x"),
     ("KDUMP-006", setter("crashkernel", "reserved_bytes", 1025 * MIB), FAIL, "more than 4x the recommended 256 MiB"),

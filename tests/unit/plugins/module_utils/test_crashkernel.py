@@ -9,6 +9,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
     CrashkernelError,
     MemoryRange,
     NotReservable,
+    cma_unsupported_reason,
     find_in_cmdline,
     format_size,
     parse,
@@ -98,7 +99,10 @@ def test_parse_builds_the_expected_structure():
         ("128M,low", "crashkernel ',low' in '128M,low' needs a ',high' part"),
         ("256M 128M,low", "crashkernel ',low' in '256M 128M,low' needs a ',high' part"),
         ("512M,high 256M,high", "crashkernel ',high' given twice in '512M,high 256M,high'"),
-        ("512M,high 128M,low 64M", "crashkernel value '512M,high 128M,low 64M' has 3 parts; at most two"),
+        (
+            "512M,high 128M,low 64M",
+            "crashkernel '512M,high 128M,low 64M' mixes a plain value with ',high'; use one form",
+        ),
         ("256M 512M", "crashkernel '256M 512M' has two plain values; give one"),
         ("512M,high 256M", "crashkernel '512M,high 256M' mixes a plain value with ',high'; use one form"),
         (
@@ -340,3 +344,88 @@ def test_p_and_e_suffixes_parse_and_render():
     assert parse("1G-2P:256M,2P-:1G").render() == "1G-2P:256M,2P-:1G"
     assert parse("1e-:1g").render() == "1E-:1G"
     assert format_size(1 << 50) == "1P"
+
+
+# -- crashkernel=Y,cma (Linux 6.16, kernel/crash_reserve.c) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, rendered, kernel_args, expected",
+    [
+        ("256M 1G,cma", "256M 1G,cma", ["crashkernel=256M", "crashkernel=1G,cma"], Crashkernel(size=256 * M, cma=G)),
+        ("1G,cma 256M", "256M 1G,cma", ["crashkernel=256M", "crashkernel=1G,cma"], Crashkernel(size=256 * M, cma=G)),
+        (
+            "1G-4G:192M,4G-:256M 512M,cma",
+            "1G-4G:192M,4G-:256M 512M,cma",
+            ["crashkernel=1G-4G:192M,4G-:256M", "crashkernel=512M,cma"],
+            Crashkernel(ranges=parse("1G-4G:192M,4G-:256M").ranges, cma=512 * M),
+        ),
+        (
+            "crashkernel=512M,high crashkernel=128M,low crashkernel=1G,cma",
+            "512M,high 128M,low 1G,cma",
+            ["crashkernel=512M,high", "crashkernel=128M,low", "crashkernel=1G,cma"],
+            Crashkernel(size=512 * M, high=True, low=128 * M, cma=G),
+        ),
+    ],
+)
+def test_cma_part_parses_after_either_standard_form(text, rendered, kernel_args, expected):
+    value = parse(text)
+    assert value == expected
+    assert value.render() == rendered
+    assert value.kernel_args() == kernel_args
+    assert parse(value.render()) == value
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1G,cma", "crashkernel ',cma' in '1G,cma' needs a standard reservation too (e.g. '256M 1G,cma')"),
+        ("256M 1G,cma 512M,cma", "crashkernel ',cma' given twice in '256M 1G,cma 512M,cma'"),
+        ("256M 1G@16M,cma", "crashkernel ',cma' takes a plain size (no ranges or offset): '1G@16M'"),
+        ("256M 1G-:512M,cma", "crashkernel ',cma' takes a plain size (no ranges or offset): '1G-:512M'"),
+        ("256M 0,cma", "crashkernel ',cma' size is 0 in '256M 0,cma'"),
+        ("512M,high 128M,low 1G,cma 64M", "has 4 parts; at most three ('X,high Y,low Z,cma')"),
+        ("128M,low 1G,cma", "crashkernel ',low' in '128M,low 1G,cma' needs a ',high' part"),
+    ],
+)
+def test_cma_part_refusals_quote_the_value(text, message):
+    with pytest.raises(CrashkernelError) as caught:
+        parse(text)
+    assert message in str(caught.value)
+
+
+def test_cma_area_is_not_counted_as_the_capture_kernels_reservation():
+    # The CMA area is extra memory: the standard part alone must hold the capture kernel.
+    assert parse("256M 1G,cma").reservation(8 * G) == 256 * M
+    assert parse("512M,high 128M,low 1G,cma").reservation(8 * G) == 640 * M
+    with pytest.raises(NotReservable, match="reserves only 32M on this host"):
+        parse("32M 1G,cma").reservation(8 * G)
+
+
+def test_cma_area_and_standard_part_together_must_stay_below_ram():
+    with pytest.raises(NotReservable) as caught:
+        parse("256M 2G,cma").reservation(2 * G)
+    assert "256M reserved plus the 2G,cma area is not below RAM; use a smaller ,cma size" in str(caught.value)
+    assert parse("256M 1G,cma").reservation(2 * G) == 256 * M
+
+
+@pytest.mark.parametrize(
+    "release, arch, reason",
+    [
+        ("6.16.0-1-amd64", "x86_64", None),
+        ("6.17.7+deb14-amd64", "amd64", None),
+        ("7.0.0", "ppc64le", None),
+        ("6.12.48+deb13-amd64", "x86_64", "kernel 6.12.48+deb13-amd64 is older than 6.16, which added"),
+        ("6.1.0-28-amd64", "x86_64", "kernel 6.1.0-28-amd64 is older than 6.16"),
+        ("5.14.0-570.el9.x86_64", "x86_64", "is older than 6.16"),
+        ("6.16.0", "aarch64", "documents crashkernel=Y,cma for x86_64, ppc64le, ppc64 only, not aarch64"),
+        ("6.16.0", "arm64", "not aarch64"),
+        ("", "x86_64", "the kernel release '' does not say its version"),
+    ],
+)
+def test_cma_unsupported_reason_by_kernel_release_and_arch(release, arch, reason):
+    found = cma_unsupported_reason(release, arch)
+    if reason is None:
+        assert found is None
+    else:
+        assert reason in found

@@ -854,3 +854,55 @@ def test_a_later_name_than_every_dropin_is_accepted(host, run_module):
     assert result["changed"] is True
     assert result["dropin_path"] == str(path)
     assert path.read_text().startswith(MANAGED_MARKER)
+
+
+# -- crashkernel=Y,cma: only where the running kernel takes it -----------------------------------------
+
+
+def test_cma_part_is_written_on_a_kernel_that_takes_it(host, run_module, monkeypatch):
+    monkeypatch.setattr(module.platform, "release", lambda: "6.16.3+deb14-amd64")
+    host.debian()
+    result = run(run_module, {"value": "1G,cma 256M"})
+    assert result["changed"] is True
+    assert result["after"] == "256M 1G,cma"
+    # Only the standard part holds the capture kernel; the CMA area is reported in the value.
+    assert result["effective_bytes"] == 256 * M
+    assert "crashkernel=256M crashkernel=1G,cma" in host.dropin.read_text()
+
+
+def test_cma_part_on_grubby_replaces_every_crashkernel_word(host, run_module, monkeypatch):
+    monkeypatch.setattr(module.platform, "release", lambda: "6.16.0-0.rc1.fc43.x86_64")
+    host.el9()
+    run(run_module, {"value": "512M,high 128M,low 1G,cma"})
+    assert [
+        GRUBBY,
+        "--update-kernel=ALL",
+        "--args=crashkernel=512M,high crashkernel=128M,low crashkernel=1G,cma",
+    ] in host.argvs("grubby")
+    assert host.entry_values() == ["512M,high 128M,low 1G,cma"] * 4
+
+
+@pytest.mark.parametrize(
+    "kernel, reason",
+    [
+        (("6.12.48+deb13-amd64", "x86_64"), "kernel 6.12.48+deb13-amd64 is older than 6.16"),
+        (("6.16.0", "aarch64"), "for x86_64, ppc64le, ppc64 only, not aarch64"),
+    ],
+)
+def test_cma_part_is_refused_before_anything_where_the_kernel_would_ignore_it(
+    host, run_module, monkeypatch, kernel, reason
+):
+    release, arch = kernel
+    monkeypatch.setattr(module.platform, "release", lambda: release)
+    monkeypatch.setattr(module.platform, "machine", lambda: arch)
+    host.debian()
+    result = run(run_module, {"value": "256M 1G,cma"})
+    assert result["failed"] is True
+    assert result["error_kind"] == "invalid_value"
+    assert result["msg"].startswith("value=256M 1G,cma: ")
+    assert reason in result["msg"]
+    assert result["msg"].endswith(
+        ", so the ,cma part would be ignored at boot; drop '1G,cma' or update the kernel; nothing was changed"
+    )
+    assert host.commands.calls == []
+    assert not host.dropin.exists()

@@ -516,3 +516,31 @@ def test_a_root_readable_iomem_without_a_crash_region_means_nothing_reserved(deb
     )
     crash = _run({}, _debian_responses(debian_root))[0]["kdump"]["crashkernel"]
     assert (crash["reserved_bytes"], crash["reserved_source"], crash["iomem"]) == (0, "iomem_none", None)
+
+
+@pytest.mark.parametrize(
+    "kernel, expected, note",
+    [
+        (("6.16.3+deb14-amd64", "x86_64"), 1 << 30, None),
+        (("6.12.48+deb13-amd64", "x86_64"), None, "crashkernel=1G,cma on the command line is ignored: kernel"),
+        (("6.16.3", "aarch64"), None, "only, not aarch64"),
+    ],
+)
+def test_cma_area_is_reported_only_where_the_running_kernel_takes_it(debian_root, monkeypatch, kernel, expected, note):
+    release, arch = kernel
+    monkeypatch.setattr(kdump_info.platform, "release", lambda: release)
+    monkeypatch.setattr(kdump_info.platform, "machine", lambda: arch)
+    _write(debian_root, "/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/vda1 crashkernel=256M crashkernel=1G,cma\n")
+    result = _run({}, _debian_responses(debian_root))[0]
+    crash = result["kdump"]["crashkernel"]
+    assert crash["cmdline"] == "256M 1G,cma"
+    assert crash["cma_bytes"] == expected
+    notes = " ".join(result["kdump"]["errors"])
+    if note:
+        assert note in notes
+    else:
+        assert ",cma" not in notes
+
+
+def test_no_cma_area_without_one_on_the_command_line(debian_root):
+    assert _run({}, _debian_responses(debian_root))[0]["kdump"]["crashkernel"]["cma_bytes"] is None
