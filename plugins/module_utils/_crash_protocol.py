@@ -163,6 +163,11 @@ def sync_command(timeout_s=SYNC_TIMEOUT_S):
     ) % {"t": int(timeout_s), "rc": SYNC_FAILED_RC}
 
 
+# Written to the kernel log right before the sysrq crash, so the dump's own kernel log says that a crash test
+# caused it (the fleet dump inventory tells test crashes from real ones by this line).
+CRASH_TEST_KMSG = "kdump-fleet: crash test: sysrq crash follows"
+
+
 def trigger_command(delay_s, sync_timeout_s=SYNC_TIMEOUT_S):
     """The shell that syncs, enables sysrq if it is off, and schedules the crash ``delay_s`` seconds later.
 
@@ -171,7 +176,7 @@ def trigger_command(delay_s, sync_timeout_s=SYNC_TIMEOUT_S):
     leftovers on logout); nohup is the fallback without systemd.
     """
     delay = int(delay_s)
-    crash = "echo c > /proc/sysrq-trigger"
+    crash = "echo '%s' > /dev/kmsg 2>/dev/null; echo c > /proc/sysrq-trigger" % CRASH_TEST_KMSG
     must_be_root = (
         "[ -w /proc/sysrq-trigger ] || "
         "{ echo 'kdump-fleet: /proc/sysrq-trigger is not writable: run the crash test as root (become: true)' >&2; "

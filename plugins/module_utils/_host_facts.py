@@ -317,7 +317,7 @@ def find_dumps(listing, limit=None):
     """
     items = []
     for entry in listing:
-        if not _is_dump(entry["dir"], entry["name"]):
+        if not is_dump(entry["dir"], entry["name"]):
             continue
         mode = stat.S_IMODE(entry["mode"])
         dir_mode = stat.S_IMODE(entry["dir_mode"])
@@ -348,7 +348,8 @@ def find_dumps(listing, limit=None):
 _DEBIAN_DUMP_SUFFIXES = ("", ".bz2", ".gz", ".lz4", ".xz")
 
 
-def _is_dump(directory, name):
+def is_dump(directory, name):
+    """Whether ``name`` in the dump directory ``directory`` (its base name) is a dump the tools wrote."""
     if name in _REDHAT_DUMP_FILES:
         return True
     found = _DEBIAN_DUMP_DIR.match(directory)

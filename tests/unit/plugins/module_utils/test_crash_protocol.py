@@ -192,8 +192,10 @@ def test_trigger_command_is_detached_and_checks_for_root():
     assert ev.sync_command() in command
     assert command.index("sync") < command.index("echo 1 > /proc/sys/kernel/sysrq")
     assert "echo 1 > /proc/sys/kernel/sysrq" in command
-    assert "systemd-run --quiet --on-active=5 /bin/sh -c 'echo c > /proc/sysrq-trigger'" in command
-    assert "nohup /bin/sh -c 'sleep 5; echo c > /proc/sysrq-trigger' </dev/null >/dev/null 2>&1 &" in command
+    # The kernel log of the dump says a crash test caused it (the dump inventory reads that line).
+    crash = "echo 'kdump-fleet: crash test: sysrq crash follows' > /dev/kmsg 2>/dev/null; echo c > /proc/sysrq-trigger"
+    assert f"systemd-run --quiet --on-active=5 /bin/sh -c {shlex.quote(crash)} " in command
+    assert "nohup /bin/sh -c {} </dev/null >/dev/null 2>&1 &".format(shlex.quote("sleep 5; " + crash)) in command
 
 
 def _fake_sync(tmp_path, body):
