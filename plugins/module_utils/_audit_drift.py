@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_exceptions import EXCEPTED
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_status import NOT_READY, READY, STATUSES
+from ansible_collections.kdump.fleet.plugins.module_utils._readiness import RESULTS
 
 VARIABLE = "kdump_audit_previous_report"
 READABLE_VERSIONS = (1, 2)
-_STATUSES = ("ready", "degraded", "not_ready")
+# The JSON report of 5,000 hosts is about 60 MB; anything far larger is not one.
+MAX_REPORT_BYTES = 512 << 20
+# A previous report's check results are compared only when they are results this collection writes.
+_KNOWN_RESULTS = frozenset(RESULTS) | {EXCEPTED}
 
 
 class AuditDriftError(ValueError):
@@ -34,6 +42,14 @@ def read_previous(path):
         raise _unusable(path, "does not exist")
     if os.path.isdir(path):
         raise _unusable(path, "is a directory (the report is the file kdump-audit.json in it)")
+    # A FIFO or a device would block the read or never end it.
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise _unusable(path, "is not a regular file")
+    if info.st_size > MAX_REPORT_BYTES:
+        raise _unusable(
+            path, "is %d bytes, more than the %d an audit report of any fleet needs" % (info.st_size, MAX_REPORT_BYTES)
+        )
     try:
         with open(path, encoding="utf-8") as stream:
             text = stream.read()
@@ -69,11 +85,11 @@ def parse_previous(text, path="the previous report"):
         raise _unusable(path, "is not a kdump.fleet audit report (hosts is not a list)")
     reduced = {}
     for index, host in enumerate(hosts):
-        if not (isinstance(host, dict) and isinstance(host.get("host"), str) and host.get("status") in _STATUSES):
+        if not (isinstance(host, dict) and isinstance(host.get("host"), str) and host.get("status") in STATUSES):
             raise _unusable(path, "has an unreadable host record (hosts[%d]: no host name or status)" % index)
         checks = {}
         for check in host.get("checks") or []:
-            if isinstance(check, dict) and isinstance(check.get("id"), str) and isinstance(check.get("result"), str):
+            if isinstance(check, dict) and isinstance(check.get("id"), str) and check.get("result") in _KNOWN_RESULTS:
                 checks[check["id"]] = check["result"]
         reduced.setdefault(host["host"], {"status": host["status"], "checks": checks})
     generated = report.get("generated")
@@ -118,8 +134,8 @@ def compare(previous, records):
                 )
     appeared = [{"host": h, "status": now[h]["status"]} for h in sorted(set(now) - set(before))]
     disappeared = [{"host": h, "status": before[h]["status"]} for h in sorted(set(before) - set(now))]
-    newly_not_ready = [c for c in status_changed if c["after"] == "not_ready"]
-    fixed = [c for c in status_changed if c["after"] == "ready"]
+    newly_not_ready = [c for c in status_changed if c["after"] == NOT_READY]
+    fixed = [c for c in status_changed if c["after"] == READY]
     return {
         "previous": {
             "path": previous["path"],

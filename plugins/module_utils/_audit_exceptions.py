@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import re
+import unicodedata
 
 from ansible_collections.kdump.fleet.plugins.module_utils._readiness import CHECK_IDS, FAIL
 
@@ -133,6 +134,10 @@ def _date(value, where):
     )
 
 
+# The reason and the approver are shown in terminals, Markdown, HTML and JUnit: one line of plain text.
+MAX_TEXT = 500
+
+
 def _text(entry, key, where, what):
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -140,7 +145,22 @@ def _text(entry, key, where, what):
             "%s.%s must say %s (a non-empty string), got %r; an exception without it is not documented"
             % (where, key, what, value)
         )
-    return " ".join(value.split())
+    # split() also takes the Unicode line and paragraph separators, so the text is one line after it.
+    text = " ".join(value.split())
+    for char in text:
+        # Cc: ESC and the other controls (a terminal would act on them); Cf: bidi overrides and other
+        # invisible format characters that make a text read differently from what it says.
+        if unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs"):
+            raise AuditExceptionsError(
+                "%s.%s contains the control or invisible character U+%04X; write it as plain text"
+                % (where, key, ord(char))
+            )
+    if len(text) > MAX_TEXT:
+        raise AuditExceptionsError(
+            "%s.%s is %d characters long; keep it to %d and point to the ticket or document for the rest"
+            % (where, key, len(text), MAX_TEXT)
+        )
+    return text
 
 
 def validate(raw):

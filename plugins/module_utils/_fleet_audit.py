@@ -11,6 +11,14 @@ import datetime
 
 from ansible_collections.kdump.fleet.plugins.module_utils import _audit_drift, _audit_exceptions
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_exceptions import EXCEPTED
+
+# The statuses are re-exported: the reports and the action plugin read them from here.
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_status import (  # noqa: F401
+    DEGRADED,
+    NOT_READY,
+    READY,
+    STATUSES,
+)
 from ansible_collections.kdump.fleet.plugins.module_utils._readiness import (
     ADVISORY,
     CATALOGUE,
@@ -29,10 +37,6 @@ from ansible_collections.kdump.fleet.plugins.module_utils._readiness import (
     plain,
 )
 
-READY = "ready"
-DEGRADED = "degraded"
-NOT_READY = "not_ready"
-STATUSES = (READY, DEGRADED, NOT_READY)
 # A check's result in the reports: the evaluator's, or "excepted" (a failure a documented exception covers).
 REPORT_RESULTS = RESULTS + (EXCEPTED,)
 # The JSON report's shape. 2: results may be "excepted", checks carry controls (and exception), the

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import pytest
 import sibling_tests
+from ansible_collections.kdump.fleet.plugins.module_utils import _audit_drift
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_drift import (
     AuditDriftError,
     compare,
     parse_previous,
     read_previous,
 )
-from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import render_json
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
+    render_html,
+    render_json,
+    render_markdown,
+)
 from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import evaluate_fleet
 
 TEST_AUDIT = sibling_tests.load("plugins/module_utils/test_audit.py")
@@ -188,3 +194,46 @@ def test_compare_takes_the_first_record_of_a_host_listed_twice_and_ignores_odd_c
     assert previous["generated"] is None
     current = copy.deepcopy(run({"a": registered(TEST_AUDIT.ready_info())})["hosts"])
     assert compare(previous, current)["changed"] is False
+
+
+# --- a previous report that is hostile or not a file ----------------------------------------------
+
+
+def test_a_fifo_is_refused_before_it_is_opened(tmp_path):
+    path = tmp_path / "kdump-audit.json"
+    os.mkfifo(path)  # opening it to read would block until a writer came
+    with pytest.raises(AuditDriftError, match="is not a regular file"):
+        read_previous(str(path))
+
+
+def test_a_report_larger_than_any_fleet_needs_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(_audit_drift, "MAX_REPORT_BYTES", 64)
+    path = tmp_path / "kdump-audit.json"
+    path.write_text(json.dumps({"version": 2, "hosts": [], "pad": "x" * 100}))
+    with pytest.raises(AuditDriftError, match=r"is 1\d\d bytes, more than the 64 an audit report of any fleet needs"):
+        read_previous(str(path))
+
+
+def test_hostile_names_and_results_of_a_previous_report_stay_text_in_the_reports():
+    hostile = "<img src=x onerror=alert(1)>|[x](javascript:alert(1))"
+    previous = parse_previous(
+        json.dumps(
+            {
+                "version": 2,
+                "hosts": [
+                    {"host": hostile, "status": "ready", "checks": []},
+                    # a result this collection never writes is not compared
+                    {"host": "web1", "status": "ready", "checks": [{"id": "KDUMP-003", "result": "<b>pass</b>"}]},
+                ],
+            }
+        )
+    )
+    assert previous["hosts"]["web1"]["checks"] == {}
+    fleet = run({"web1": registered(not_loaded())}, previous)
+    assert [h["host"] for h in fleet["drift"]["disappeared"]] == [hostile]
+    markdown = render_markdown(fleet)
+    # brackets escaped: no link
+    assert "<img" not in markdown and "[x](javascript:" not in markdown and "\\[x\\](javascript:" in markdown
+    page = render_html(fleet)
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page

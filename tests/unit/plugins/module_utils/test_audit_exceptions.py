@@ -76,6 +76,8 @@ def test_a_valid_list_is_normalised():
             exception(),
             exception(hosts=["web1", "dbservers"], check="KDUMP-014", expires=datetime.date(2027, 1, 31)),
             exception(reason="  two\n  lines  "),
+            # The Unicode line and paragraph separators and NEL end a line like \n: one line after.
+            exception(reason="one\u2028two\u2029three\x85four", approved_by="ISSO\u00a0J. Doe"),
         ]
     )
     public = [_audit_exceptions.public(r) for r in records]
@@ -83,6 +85,8 @@ def test_a_valid_list_is_normalised():
     assert public[1]["hosts"] == ["web1", "dbservers"]
     assert public[1]["expires"] == "2027-01-31"  # YAML reads an unquoted date as a date
     assert public[2]["reason"] == "two lines"
+    assert public[3]["reason"] == "one two three four"
+    assert public[3]["approved_by"] == "ISSO J. Doe"
     assert validate(None) == validate([]) == validate("") == []
 
 
@@ -122,6 +126,19 @@ def test_a_valid_list_is_normalised():
             "kdump_audit_exceptions[0].approved_by must say who approved the exception (a non-empty string)",
         ),
         ([exception(reason=["x"])], "kdump_audit_exceptions[0].reason must say why the check may fail"),
+        (
+            [exception(reason="approved \x1b[2J\x1b[31mby nobody")],
+            "kdump_audit_exceptions[0].reason contains the control or invisible character U+001B; write it as "
+            "plain text",
+        ),
+        ([exception(approved_by="J. Doe\x00")], "kdump_audit_exceptions[0].approved_by contains the control"),
+        # A right-to-left override would make the approver read backwards in a report.
+        (
+            [exception(approved_by="ISSO \u202eeoD .J")],
+            "approved_by contains the control or invisible character U+202E",
+        ),
+        ([exception(reason="zero\u200bwidth")], "reason contains the control or invisible character U+200B"),
+        ([exception(reason="x" * 501)], "kdump_audit_exceptions[0].reason is 501 characters long; keep it to 500"),
         (
             [exception(approver="J. Doe")],
             "kdump_audit_exceptions[0]: unknown key(s) approver; an exception has exactly hosts, check, reason, "
