@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import find_in_cmdline
 
@@ -130,3 +130,62 @@ def regenerate_argv(
                     break
         return [mkconfig2, "-o", target]
     return None
+
+
+# --- the generated grub.cfg: what each installed kernel boots with ------------------------------
+
+GRUB_CFG = "/boot/grub/grub.cfg"
+_MENUENTRY = re.compile(r"^\s*menuentry\s+(?:'([^']*)'|\"([^\"]*)\")")
+# grub-mkconfig's 10_linux writes "linux <path to vmlinuz-RELEASE> <args>" (the path is /vmlinuz-... when
+# /boot is a partition of its own).
+_LINUX = re.compile(r"^\s*linux(?:efi|16)?\s+(\S*/vmlinuz-(\S+))(?:\s+(.*))?$")
+
+
+class GrubEntry(NamedTuple):
+    """One menu entry of grub.cfg that boots a Linux kernel."""
+
+    title: str
+    release: str
+    args: str
+    recovery: bool
+
+    @property
+    def crashkernel(self) -> Optional[str]:
+        return find_in_cmdline(self.args)
+
+
+def parse_grub_cfg(text: str) -> List[GrubEntry]:
+    """The Linux menu entries of a grub.cfg, in menu order (submenus flattened).
+
+    10_linux gives every kernel a normal entry with GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT
+    and a "(recovery mode)" entry with GRUB_CMDLINE_LINUX only; the first entry is the one GRUB_DEFAULT=0
+    boots (the newest kernel).
+    """
+    entries = []
+    title = None
+    for line in (text or "").splitlines():
+        menu = _MENUENTRY.match(line)
+        if menu:
+            title = menu.group(1) if menu.group(1) is not None else menu.group(2)
+            continue
+        linux = _LINUX.match(line)
+        if linux and title is not None:
+            entries.append(
+                GrubEntry(
+                    title=title,
+                    release=linux.group(2),
+                    args=" ".join((linux.group(3) or "").split()),
+                    recovery="(recovery mode)" in title,
+                )
+            )
+            title = None
+    return entries
+
+
+def boot_args_by_release(entries: List[GrubEntry]) -> Dict[str, str]:
+    """release -> the arguments of its first normal (not recovery) entry."""
+    found: Dict[str, str] = {}
+    for entry in entries:
+        if not entry.recovery:
+            found.setdefault(entry.release, entry.args)
+    return found

@@ -140,6 +140,25 @@ class Initrd(TypedDict):
     built_from: str  # what the initrd holds: the dump config (kdumpctl), kdump-tools' sysctl overrides
 
 
+class InstalledKernel(TypedDict):
+    release: str
+    running: bool
+    default: bool  # the kernel the default boot entry starts
+    boot_entry: bool  # it has a boot entry (grub.cfg / grubby)
+    crashkernel: str  # crashkernel= of that entry; None = boots without a reservation
+    capture_initrd: str
+    capture_initrd_exists: bool
+
+
+class Kernels(TypedDict):
+    """Every installed kernel, so that one installed after kdump was set up is covered too."""
+
+    installed: List[InstalledKernel]
+    default: str
+    source: str  # /boot/grub/grub.cfg | grubby
+    capture_initrd_built_at_boot: bool  # the service builds a missing capture initrd when that kernel boots
+
+
 class Storage(TypedDict):
     path: str
     exists: bool
@@ -203,6 +222,7 @@ class HostState(TypedDict):
     sysctl: Sysctl
     config: DumpConfig
     initrd: Initrd
+    kernels: Kernels
     storage: Storage
     dumps: Dumps
     memory: Memory
@@ -229,7 +249,7 @@ def _describe(value):
 
 # Fields added to version 1 later: a state or evidence record written before them lacks them,
 # which means null (a local dump), not "not reported".
-ADDED_FIELDS = frozenset({"crash_test.dump_server", "initrd.built_from", "crashkernel.cma_bytes"})
+ADDED_FIELDS = frozenset({"crash_test.dump_server", "initrd.built_from", "crashkernel.cma_bytes", "kernels"})
 
 
 def _conform(value, kind, where, problems, note_missing=False):

@@ -609,6 +609,46 @@ def _check_dump_permissions(info, settings, now):
     return Outcome(PASS, "%d dump file(s) under %s, readable by their owner only" % (len(items), path), facts)
 
 
+def _kernel_problem(kernel, built_at_boot):
+    """What a crash would lose on a kernel that is not running yet, once it boots; None when nothing."""
+    release = kernel.get("release")
+    if not kernel.get("crashkernel"):
+        return "%s boots without crashkernel= (its boot entry has none), so nothing is reserved on it" % release
+    if not kernel.get("capture_initrd_exists") and built_at_boot is not True:
+        return "%s has no capture initrd (%s), and the kdump service does not build one when it boots" % (
+            release,
+            kernel.get("capture_initrd"),
+        )
+    return None
+
+
+def _check_kernels(info, settings, now):
+    kernels = _at(info, "kernels")
+    facts = {"kernels": kernels}
+    installed = (kernels or {}).get("installed")
+    if not isinstance(installed, list):
+        return Outcome(UNKNOWN, "kdump_info did not report the installed kernels and their boot entries", facts)
+    # The running kernel is covered by KDUMP-003 and KDUMP-008; a kernel without a boot entry does not boot.
+    waiting = [k for k in installed if isinstance(k, dict) and not k.get("running") and k.get("boot_entry")]
+    if not waiting:
+        return Outcome(NOT_APPLICABLE, "no installed kernel other than the running one has a boot entry", facts)
+    built_at_boot = kernels.get("capture_initrd_built_at_boot")
+    problems = []
+    for kernel in waiting:
+        problem = _kernel_problem(kernel, built_at_boot)
+        if problem:
+            problems.append(problem + (" - it is the default boot entry" if kernel.get("default") else ""))
+    releases = ", ".join(str(k.get("release")) for k in waiting)
+    if problems:
+        return Outcome(FAIL, "after a reboot into it, a crash would not be dumped: " + "; ".join(problems), facts)
+    return Outcome(
+        PASS,
+        "every other installed kernel (%s) boots with crashkernel= and %s"
+        % (releases, "gets its capture initrd at boot" if built_at_boot else "has its capture initrd"),
+        facts,
+    )
+
+
 _REMEDIATE_KDUMP = "set kdump_enabled: true and run kdump.fleet.kdump"
 _REMEDIATE_RESERVE = (
     "set kdump_crashkernel: recommended (or a larger size) and run kdump.fleet.kdump with kdump_reboot_ok: true"
@@ -762,6 +802,15 @@ CATALOGUE = (
         "umask of the dump service)",
         _check_dump_permissions,
         reads=("dumps", "config.target.type"),
+    ),
+    Check(
+        "KDUMP-016",
+        "every installed kernel boots with the reservation and a capture initrd",
+        False,
+        "run kdump.fleet.kdump after installing a kernel (it sets crashkernel= on every boot entry and, on "
+        "Debian/Ubuntu, builds the capture initrd of every installed kernel)",
+        _check_kernels,
+        reads=("kernels",),
     ),
 )
 CHECKS_BY_ID = {check.id: check for check in CATALOGUE}

@@ -11,7 +11,7 @@ short_description: Evaluate kdump readiness checks for a fleet and write the rep
 version_added: 0.1.0
 description:
   - Takes the registered results of M(kdump.fleet.kdump_info) for every host of the play, evaluates
-    the readiness check catalogue (C(KDUMP-000) to C(KDUMP-015), see C(docs/audit.md)) and writes
+    the readiness check catalogue (C(KDUMP-000) to C(KDUMP-016), see C(docs/audit.md)) and writes
     JSON, JUnit XML, Markdown and self-contained HTML reports into O(report_dir) on the controller.
   - Each host is C(ready), C(degraded) (an advisory check failed, or a required one is unknown) or
     C(not_ready) (a required check failed, or the host gave no data because it was unreachable or kdump_info failed).

@@ -285,8 +285,11 @@ from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import (
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import parse as parse_crashkernel
 from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
+    GRUB_CFG,
+    boot_args_by_release,
     effective_cmdline_script,
     effective_crashkernel,
+    parse_grub_cfg,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._grubby import info_argv, parse_info
 from ansible_collections.kdump.fleet.plugins.module_utils._host_config import (
@@ -324,6 +327,8 @@ HOST_ROOT = "/"
 
 DEFAULT_DUMP_PATH = "/var/crash"
 TOOL_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+# Filled in from kdump-tools' kdump-config (see the comment at the research note below).
+DEBIAN_INITRD_BUILT_AT_BOOT = False
 PER_FAMILY = {
     "debian": {
         "service": "kdump-tools",
@@ -336,6 +341,7 @@ PER_FAMILY = {
         # kdump-tools' capture kernel reads /etc/default/kdump-tools from the root file system; its
         # initrd holds only the sysctl overrides, and kdump-config load rebuilds it when they change.
         "initrd_built_from": "/etc/kdump/sysctl.conf",
+        "initrd_built_at_boot": DEBIAN_INITRD_BUILT_AT_BOOT,
         "status_tool": ("kdump-config", "status"),
     },
     "redhat": {
@@ -347,6 +353,9 @@ PER_FAMILY = {
         # EL10 / Fedora 40+ moved kdumpctl from kexec-tools to kdump-utils.
         "service_packages": ("kdump-utils", "kexec-tools"),
         "initrd": "/boot/initramfs-{kernel}kdump.img",
+        # kdumpctl start builds the capture initrd of the running kernel when it is missing or older than
+        # what it is built from, so a kernel installed later gets one on its first boot.
+        "initrd_built_at_boot": True,
         "status_tool": ("kdumpctl", "status"),
     },
 }
@@ -458,6 +467,7 @@ def gather(module):
         "sysctl": {name: host.read_int("/proc/sys/kernel/" + name) for name in SYSCTLS},
         "config": _with_target_probe(config, params["probe_target"], params["probe_timeout"]),
         "initrd": _initrd(host, per_family, kernel, config),
+        "kernels": _kernels(host, per_family, backend["bootloader"], kernel),
         "storage": _storage(host, dump_path) if _target_is_local(config) else None,
         "dumps": _dumps(host, dump_path, params["list_dumps_limit"]),
         "memory": memory,
@@ -688,6 +698,76 @@ def _tool_status(host, per_family):
         host.note("%s %s (rc=%d) printed no verdict: %s" % (name, verb, rc, (err or out).strip()[:200]))
     result.update(ready=ready, state=state, messages=messages[:20])
     return result
+
+
+def _installed_releases(host):
+    """Kernel releases with a /boot/vmlinuz-RELEASE (not the rescue image), or None when /boot is unreadable."""
+    try:
+        names = os.listdir(host.path("/boot"))
+    except OSError as exc:
+        host.note("/boot: cannot list the installed kernels: {0}".format(exc.strerror or exc))
+        return None
+    return sorted(
+        name[len("vmlinuz-") :]
+        for name in names
+        if name.startswith("vmlinuz-") and not name.startswith("vmlinuz-0-rescue-")
+    )
+
+
+def _boot_entries(host, bootloader):
+    """(release -> arguments of its boot entry, the default entry's release, source), or None on failure."""
+    if bootloader == "grub_dropin":
+        text = host.read(GRUB_CFG)
+        if text is None:
+            return None
+        entries = parse_grub_cfg(text)
+        return boot_args_by_release(entries), (entries[0].release if entries else None), GRUB_CFG
+    if bootloader == "grubby":
+        grubby = host.find_tool("grubby")
+        rc, out, err = host.run(info_argv(grubby, "ALL"))
+        if rc != 0:
+            host.note("grubby --info=ALL failed (rc={0}): {1}".format(rc, err.strip()[:200]))
+            return None
+        args = {}
+        for entry in parse_info(out):
+            release = os.path.basename(entry.kernel or "")[len("vmlinuz-") :]
+            if release and not release.startswith("0-rescue-"):
+                args.setdefault(release, entry.args or "")
+        rc, out, _err = host.run([grubby, "--default-kernel"])
+        default = os.path.basename(out.strip())[len("vmlinuz-") :] if rc == 0 and out.strip() else None
+        return args, default, "grubby"
+    return None
+
+
+def _kernels(host, per_family, bootloader, running):
+    """Every installed kernel: its boot entry's crashkernel= and its capture initrd (kernel updates)."""
+    if per_family is None:
+        return None
+    releases = _installed_releases(host)
+    boot = _boot_entries(host, bootloader)
+    if releases is None or boot is None:
+        return None
+    args, default, source = boot
+    installed = []
+    for release in releases:
+        initrd = per_family["initrd"].format(kernel=release)
+        installed.append(
+            {
+                "release": release,
+                "running": release == running,
+                "default": release == default,
+                "boot_entry": release in args,
+                "crashkernel": find_in_cmdline(args[release]) if release in args else None,
+                "capture_initrd": initrd,
+                "capture_initrd_exists": host.stat(initrd) is not None,
+            }
+        )
+    return {
+        "installed": installed,
+        "default": default,
+        "source": source,
+        "capture_initrd_built_at_boot": per_family["initrd_built_at_boot"],
+    }
 
 
 def _initrd(host, per_family, kernel, config):

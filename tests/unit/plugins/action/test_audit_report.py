@@ -80,7 +80,7 @@ def test_reports_are_written_relative_to_the_working_directory(tmp_path, monkeyp
     assert result["hosts"]["web3"]["reasons"][0].startswith("KDUMP-000 unreachable: no kdump_info result")
     saved = json.loads((report_dir / "kdump-audit.json").read_text())
     assert [h["host"] for h in saved["hosts"]] == ["web1", "web2", "web3"]
-    assert ET.parse(report_dir / "kdump-audit.junit.xml").getroot().get("tests") == str(16 + 1 + 1)
+    assert ET.parse(report_dir / "kdump-audit.junit.xml").getroot().get("tests") == str(17 + 1 + 1)
     assert (report_dir / "kdump-audit.md").read_text().startswith("# kdump readiness audit")
 
 

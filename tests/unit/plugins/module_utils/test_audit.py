@@ -118,6 +118,16 @@ def ready_info():
             "mtime": 1795000100.0,
             "stale": False,
         },
+        # A newer kernel installed after kdump was set up, covered: the one a reboot starts.
+        "kernels": {
+            "installed": [
+                installed_kernel("6.1.0-28-amd64", running=True),
+                installed_kernel("6.1.0-29-amd64", default=True),
+            ],
+            "default": "6.1.0-29-amd64",
+            "source": "/boot/grub/grub.cfg",
+            "capture_initrd_built_at_boot": False,
+        },
         "storage": {"path": "/var/crash", "exists": True, "free_bytes": 10 * GIB, "total_bytes": 40 * GIB},
         "dumps": {
             "path": "/var/crash",
@@ -171,6 +181,20 @@ def mutated(change):
     info = ready_info()
     change(info)
     return info
+
+
+def installed_kernel(release, running=False, default=False, **changes):
+    kernel = {
+        "release": release,
+        "running": running,
+        "default": default,
+        "boot_entry": True,
+        "crashkernel": "256M",
+        "capture_initrd": "/var/lib/kdump/initrd.img-" + release,
+        "capture_initrd_exists": True,
+    }
+    kernel.update(changes)
+    return kernel
 
 
 def setter(*path_and_value):
@@ -519,6 +543,42 @@ CASES = [
         "2 more (older ones, beyond the listed dumps, included)",
     ),
     ("KDUMP-015", setter("dumps", None), UNKNOWN, "existing dumps"),
+    # KDUMP-016 a kernel installed later: the reservation and the capture initrd must come with it
+    (
+        "KDUMP-016",
+        setter("kernels", "installed", 1, "crashkernel", None),
+        FAIL,
+        "after a reboot into it, a crash would not be dumped: 6.1.0-29-amd64 boots without crashkernel= (its boot "
+        "entry has none), so nothing is reserved on it - it is the default boot entry",
+    ),
+    (
+        "KDUMP-016",
+        setter("kernels", "installed", 1, "capture_initrd_exists", False),
+        FAIL,
+        "6.1.0-29-amd64 has no capture initrd (/var/lib/kdump/initrd.img-6.1.0-29-amd64), and the kdump service "
+        "does not build one when it boots",
+    ),
+    (
+        "KDUMP-016",
+        both(
+            setter("kernels", "installed", 1, "capture_initrd_exists", False),
+            setter("kernels", "capture_initrd_built_at_boot", True),
+        ),
+        PASS,
+        "every other installed kernel (6.1.0-29-amd64) boots with crashkernel= and gets its capture initrd at boot",
+    ),
+    # a kernel without a boot entry does not boot; the running one is KDUMP-003's and KDUMP-008's
+    (
+        "KDUMP-016",
+        both(
+            setter("kernels", "installed", 1, "boot_entry", False),
+            setter("kernels", "installed", 1, "crashkernel", None),
+        ),
+        NOT_APPLICABLE,
+        "no installed kernel other than the running one has a boot entry",
+    ),
+    ("KDUMP-016", setter("kernels", "installed", 0, "crashkernel", None), PASS, "(6.1.0-29-amd64)"),
+    ("KDUMP-016", setter("kernels", None), UNKNOWN, "did not report the installed kernels"),
     (
         "KDUMP-015",
         both(
@@ -591,7 +651,7 @@ def test_failed_advisory_check_makes_the_host_degraded():
     record = status_of(mutated(setter("crash_test", None)))
     assert record["status"] == DEGRADED
     assert record["reasons"] == ["KDUMP-014 no crash-test evidence (/var/lib/kdump-fleet/last-crash-test.json)"]
-    assert record["counts"] == {PASS: 14, FAIL: 1, UNKNOWN: 0, NOT_APPLICABLE: 1, "excepted": 0}
+    assert record["counts"] == {PASS: 15, FAIL: 1, UNKNOWN: 0, NOT_APPLICABLE: 1, "excepted": 0}
 
 
 def test_required_failures_are_listed_before_advisory_ones():
@@ -660,6 +720,7 @@ def test_recorded_dev_machine_is_not_ready_for_the_right_reasons():
         "KDUMP-013": NOT_APPLICABLE,  # no unit to mask
         "KDUMP-014": FAIL,
         "KDUMP-015": PASS,
+        "KDUMP-016": UNKNOWN,  # recorded before kdump_info reported the installed kernels
     }
     assert record["reasons"][0] == "KDUMP-001 kdump tools are not installed (missing: kdump-tools)"
     free_space = next(c for c in record["checks"] if c["id"] == "KDUMP-011")

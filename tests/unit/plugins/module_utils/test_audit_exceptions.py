@@ -383,7 +383,7 @@ def test_the_report_lists_every_exception_with_its_hosts():
 
 def test_an_invalid_list_stops_the_evaluation():
     with pytest.raises(AuditExceptionsError, match=r"kdump_audit_exceptions\[0\]\.check"):
-        fleet_with([exception(check="KDUMP-016")])
+        fleet_with([exception(check="KDUMP-017")])
 
 
 def test_excepting_every_check_on_the_recorded_dev_machine_leaves_only_the_unknown_one():
@@ -406,4 +406,4 @@ def test_excepting_every_check_on_the_recorded_dev_machine_leaves_only_the_unkno
     assert record["status"] == DEGRADED
     assert record["reasons"] == ["KDUMP-012 kdump_info did not report kernel.kexec_load_disabled"]
     assert fleet["summary"]["excepted"] == 8
-    assert len(fleet["exceptions"]) == 15
+    assert len(fleet["exceptions"]) == 16

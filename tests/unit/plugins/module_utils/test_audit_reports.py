@@ -77,7 +77,7 @@ def test_json_round_trips_every_host_check_and_fact():
     loaded = json.loads(render_json(fleet))
     assert loaded == fleet
     assert len(loaded["hosts"]) == 6
-    assert all(len(h["checks"]) == 16 for h in loaded["hosts"] if h["host"] != "gone.example.com")
+    assert all(len(h["checks"]) == 17 for h in loaded["hosts"] if h["host"] != "gone.example.com")
     web1 = next(h for h in loaded["hosts"] if h["host"] == "web1.example.com")
     assert web1["facts"]["crashkernel"]["reserved_bytes"] == 268435456
     assert web1["checks"][4]["facts"]["reserved_bytes"] == 268435456
@@ -147,7 +147,7 @@ def test_junit_is_strict_xml_in_the_junit_schema_structure():
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == [h["host"] for h in fleet["hosts"]]
     cases = root.findall("testsuite/testcase")
-    assert root.get("tests") == str(len(cases)) == str(5 * 16 + 1)
+    assert root.get("tests") == str(len(cases)) == str(5 * 17 + 1)
     for suite in suites:
         testcases = suite.findall("testcase")
         assert suite.get("tests") == str(len(testcases))

@@ -13,9 +13,11 @@ import pytest
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import find_in_cmdline, parse
 from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
     MANAGED_MARKER,
+    boot_args_by_release,
     effective_cmdline_script,
     effective_crashkernel,
     parse_effective_output,
+    parse_grub_cfg,
     regenerate_argv,
     render_dropin,
     sources_dropins,
@@ -189,3 +191,44 @@ def test_sources_dropins_sees_debians_loop_and_nothing_else(load_fixture):
     # a comment that only names the directory is not a loop
     assert not sources_dropins("# settings may also go to /etc/default/grub.d/*.cfg\n")
     assert sources_dropins(None, "for f in /etc/default/grub.d/*.cfg; do . $f; done\n")
+
+
+# --- grub.cfg as grub-mkconfig wrote it on the lab VMs ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fixture, release",
+    [("debian12-grub.cfg", "6.1.0-50-amd64"), ("debian13-grub.cfg", "6.12.117+deb13-amd64")],
+)
+def test_grub_cfg_entries_of_the_lab_vms(load_fixture, fixture, release):
+    entries = parse_grub_cfg(load_fixture("lab", "network-run/" + fixture))
+    # The simple entry, the advanced one and the recovery one, all the same kernel.
+    assert [(e.release, e.recovery) for e in entries] == [(release, False), (release, False), (release, True)]
+    assert entries[0].title == "Debian GNU/Linux"
+    assert entries[0].crashkernel == "1G-:192M"
+    assert entries[2].title.endswith("(recovery mode)")
+    # Recovery entries get GRUB_CMDLINE_LINUX only: no crashkernel from the drop-in.
+    assert entries[2].crashkernel is None
+    assert boot_args_by_release(entries) == {release: entries[0].args}
+    assert entries[0].args.startswith("root=UUID=") and entries[0].args.endswith("crashkernel=1G-:192M")
+
+
+def test_grub_cfg_with_a_later_kernel_and_a_separate_boot_partition():
+    text = (
+        "menuentry 'Debian GNU/Linux' --class debian {\n"
+        "\tlinux\t/vmlinuz-6.1.0-51-amd64 root=/dev/vda1 ro quiet\n}\n"
+        "submenu 'Advanced options for Debian GNU/Linux' {\n"
+        '\tmenuentry "Debian GNU/Linux, with Linux 6.1.0-51-amd64" {\n'
+        "\t\tlinux\t/vmlinuz-6.1.0-51-amd64 root=/dev/vda1 ro quiet\n\t}\n"
+        "\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0-50-amd64' {\n"
+        "\t\tlinux\t/vmlinuz-6.1.0-50-amd64 root=/dev/vda1 ro quiet crashkernel=256M\n\t}\n"
+        "}\n"
+        "menuentry 'UEFI Firmware Settings' { fwsetup }\n"
+    )
+    entries = parse_grub_cfg(text)
+    assert [e.release for e in entries] == ["6.1.0-51-amd64", "6.1.0-51-amd64", "6.1.0-50-amd64"]
+    assert boot_args_by_release(entries) == {
+        "6.1.0-51-amd64": "root=/dev/vda1 ro quiet",
+        "6.1.0-50-amd64": "root=/dev/vda1 ro quiet crashkernel=256M",
+    }
+    assert parse_grub_cfg("") == []

@@ -33,12 +33,16 @@ ATTRIBUTES = {
     },
     "crashkernel": {"check_mode": "full", "diff_mode": "full"},
     "kdump_info": {"check_mode": "full", "diff_mode": "none"},
+    "dump_inventory": {"check_mode": "full", "diff_mode": "none"},
+    "dump_inventory_report": {"check_mode": "full", "diff_mode": "none"},
 }
 
 # The module's own description where it says more than the fragment's generic one.
 OWN_DESCRIPTIONS = {
     ("kdump_info", "check_mode"): "The module never changes anything; check mode returns the same result.",
     ("audit_report", "check_mode"): "Evaluates and writes the reports on the controller in check mode too;",
+    ("dump_inventory", "check_mode"): "The module never changes anything; check mode returns the same result.",
+    ("dump_inventory_report", "check_mode"): "Writes the reports on the controller in check mode too;",
     ("crash_test", "check_mode"): "Runs every guard (including M(kdump.fleet.kdump_info))",
     ("crash_test", "async"): "The host goes down during the task.",
     ("crash_test", "platform"): "Linux hosts with kdump (kdump-tools or kdumpctl).",
@@ -46,7 +50,7 @@ OWN_DESCRIPTIONS = {
 
 
 def test_the_modules_are_found():
-    assert {"crashkernel", "kdump_info", "crash_test", "audit_report"} <= set(MODULES)
+    assert {"crashkernel", "kdump_info", "crash_test", "audit_report", "dump_inventory"} <= set(MODULES)
     assert set(ATTRIBUTES) == set(MODULES)
 
 

@@ -15,6 +15,7 @@ from ansible.module_utils import basic
 from ansible_collections.kdump.fleet.plugins.module_utils import _host_state
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import parse_size, recommended
 from ansible_collections.kdump.fleet.plugins.module_utils._grub import effective_cmdline_script, effective_crashkernel
+from ansible_collections.kdump.fleet.plugins.module_utils._grubby import parse_info
 from ansible_collections.kdump.fleet.plugins.module_utils._host_config import (
     summarize_kdump_conf,
     summarize_kdump_tools,
@@ -90,6 +91,10 @@ def debian_root(tmp_path, monkeypatch):
         mtime=1_700_000_200,
     )
     _write(root, "/var/lib/kdump/initrd.img-" + KERNEL, "initrd", mtime=1_700_000_100)
+    # The lab VM's grub.cfg: one kernel, 6.1.0-50-amd64, besides the running one (which has no entry here).
+    _write(root, "/boot/grub/grub.cfg", load_fixture("lab", "network-run/debian12-grub.cfg"))
+    _write(root, "/boot/vmlinuz-" + KERNEL, "kernel")
+    _write(root, "/boot/vmlinuz-6.1.0-50-amd64", "kernel")
     # kdump-tools' sysctl overrides, the only settings its capture initrd holds; newer than the initrd.
     _write(root, "/etc/kdump/sysctl.conf", "kernel.panic_on_oops=1\n", mtime=1_700_000_150)
     # update-grub makes the GRUB drop-in the boot-loader backend (the tools decide, not /etc/default/grub).
@@ -143,8 +148,8 @@ def test_debian_host_gives_every_field_of_the_documented_shape(debian_root):
     kdump = result["kdump"]
     assert set(kdump) == {
         "state_version", "tool_status", "family", "distribution", "kernel", "backend", "packages",
-        "tools_installed", "service", "crashkernel", "sysctl", "config", "initrd", "storage", "dumps", "memory",
-        "crash_test", "errors",
+        "tools_installed", "service", "crashkernel", "sysctl", "config", "initrd", "kernels", "storage", "dumps",
+        "memory", "crash_test", "errors",
     }  # fmt: skip
     assert kdump["errors"] == []
     assert kdump["state_version"] == STATE_VERSION
@@ -362,6 +367,18 @@ def test_controller_like_host_without_systemd_kexec_or_grub(tmp_path, monkeypatc
     assert "dpkg-query failed" not in errors  # rc 1 with "no packages found" is an answer
 
 
+ALMA_INFO_ALL = load_fixture("grubby", "almalinux-9.4-info-all.txt")
+
+
+def _grubby_answer(argv):
+    """grubby on the AlmaLinux 9.4 host recorded in the fixture: its first entry is the default one."""
+    if argv[1:] == ["--default-kernel"]:
+        return 0, parse_info(ALMA_INFO_ALL)[0].kernel + "\n", ""
+    if argv[1:] == ["--info=DEFAULT"]:
+        return 0, ALMA_INFO_ALL.split("\nindex=1")[0] + "\n", ""
+    return 0, ALMA_INFO_ALL, ""
+
+
 def test_redhat_host_uses_grubby_rpm_kdump_conf_and_the_kdump_unit(tmp_path, monkeypatch):
     root = tmp_path / "root"
     _common_host(root)
@@ -384,7 +401,7 @@ def test_redhat_host_uses_grubby_rpm_kdump_conf_and_the_kdump_unit(tmp_path, mon
                 "",
             ),
         ),
-        (_program("grubby"), (0, load_fixture("grubby", "almalinux-9.4-info-all.txt"), "")),
+        (_program("grubby"), _grubby_answer),
         (_program("kdumpctl"), (0, load_fixture("kdumpctl_status", "el10-ppc64le-fadump-operational.txt"), "")),
     ]
     result, fake = _run({}, responses)
@@ -392,7 +409,11 @@ def test_redhat_host_uses_grubby_rpm_kdump_conf_and_the_kdump_unit(tmp_path, mon
     assert kdump["errors"] == []
     assert kdump["family"] == "redhat"
     assert kdump["backend"] == {"bootloader": "grubby", "config_format": "kdump_conf"}
-    assert fake.argvs("grubby") == [["/usr/sbin/grubby", "--info=DEFAULT"]]
+    assert fake.argvs("grubby") == [
+        ["/usr/sbin/grubby", "--info=DEFAULT"],
+        ["/usr/sbin/grubby", "--info=ALL"],
+        ["/usr/sbin/grubby", "--default-kernel"],
+    ]
     assert kdump["crashkernel"]["configured"] == "1G-4G:192M,4G-64G:256M,64G-:512M"
     assert fake.argvs("rpm")[0][-3:] == ["kexec-tools", "kdump-utils", "makedumpfile"]
     assert kdump["packages"] == {"kexec-tools": "2.0.28-1.el9", "kdump-utils": None, "makedumpfile": "1:1.7.4-0.el9"}
@@ -544,3 +565,56 @@ def test_cma_area_is_reported_only_where_the_running_kernel_takes_it(debian_root
 
 def test_no_cma_area_without_one_on_the_command_line(debian_root):
     assert _run({}, _debian_responses(debian_root))[0]["kdump"]["crashkernel"]["cma_bytes"] is None
+
+
+# -- kernel updates: every installed kernel's boot entry and capture initrd -------------------------------
+
+
+def test_debian_kernels_from_the_lab_grub_cfg(debian_root):
+    kernels = _run({}, _debian_responses(debian_root))[0]["kdump"]["kernels"]
+    assert kernels["source"] == "/boot/grub/grub.cfg"
+    assert kernels["default"] == "6.1.0-50-amd64"
+    by_release = {k["release"]: k for k in kernels["installed"]}
+    assert sorted(by_release) == sorted([KERNEL, "6.1.0-50-amd64"])
+    assert by_release["6.1.0-50-amd64"] == {
+        "release": "6.1.0-50-amd64",
+        "running": KERNEL == "6.1.0-50-amd64",
+        "default": True,
+        "boot_entry": True,
+        "crashkernel": "1G-:192M",
+        "capture_initrd": "/var/lib/kdump/initrd.img-6.1.0-50-amd64",
+        "capture_initrd_exists": False,
+    }
+    if KERNEL != "6.1.0-50-amd64":
+        # The running kernel of this fake host is not in the recorded grub.cfg: it would not boot again.
+        assert by_release[KERNEL]["boot_entry"] is False and by_release[KERNEL]["crashkernel"] is None
+        assert by_release[KERNEL]["capture_initrd_exists"] is True
+
+
+def test_redhat_kernels_from_grubby_info_all(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    _common_host(root)
+    _write(root, "/etc/os-release", load_fixture("proc", "os-release-public/fedora-37-wsl"))
+    entries = parse_info(ALMA_INFO_ALL)
+    for entry in entries:
+        _write(root, entry.kernel, "kernel")
+    # A rescue image and a kernel installed without a boot entry (grubby --add-kernel not run).
+    _write(root, "/boot/vmlinuz-0-rescue-6c12765bd20f4e39b8c4e0a30b8fa6a4", "kernel")
+    _write(root, "/boot/vmlinuz-5.14.0-503.el9.x86_64", "kernel")
+    newest = entries[0].kernel.rsplit("vmlinuz-", 1)[1]
+    _write(root, f"/boot/initramfs-{newest}kdump.img", "initrd")
+    for tool in ("/usr/bin/systemctl", "/usr/bin/rpm", "/usr/sbin/grubby"):
+        _tool(root, tool)
+    monkeypatch.setattr(kdump_info, "HOST_ROOT", str(root))
+    responses = [(_program("systemctl"), (0, SHOW_RUNNING, "")), (_program("grubby"), _grubby_answer)]
+    kernels = _run({}, responses)[0]["kdump"]["kernels"]
+    assert kernels["source"] == "grubby"
+    assert kernels["default"] == newest
+    assert kernels["capture_initrd_built_at_boot"] is True
+    by_release = {k["release"]: k for k in kernels["installed"]}
+    assert "0-rescue-6c12765bd20f4e39b8c4e0a30b8fa6a4" not in by_release
+    assert by_release[newest]["crashkernel"] == "1G-4G:192M,4G-64G:256M,64G-:512M"
+    assert by_release[newest]["capture_initrd_exists"] is True
+    assert by_release["5.14.0-503.el9.x86_64"]["boot_entry"] is False
+    # The rescue entry is not a kernel: three entries with a kernel, plus the one without an entry.
+    assert len(by_release) == len(entries) - 1 + 1
