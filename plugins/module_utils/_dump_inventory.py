@@ -27,13 +27,15 @@ DEFAULT_LOG_LINES = 20
 _LOG_FILE = re.compile(r"^(?:dmesg\.\d{12}|vmcore-dmesg\.txt)$")
 # Written while the dump is being copied, renamed when it is complete (kdump-tools over SSH, kdump-utils).
 INCOMPLETE_FILES = ("dump-incomplete", "vmcore-incomplete", "vmcore.flat-incomplete")
-# "[   17.519617] " and, with CONFIG_PRINTK_CALLER, "[60619.156287][T25678] " (task or CPU id).
-_TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\s?")
+# "[   17.519617] " and, with CONFIG_PRINTK_CALLER, the task or CPU id: "[60619.156287][T25678] " as dmesg
+# prints it, "[  883.138191] [   T2956] " as makedumpfile --dump-dmesg saves it (Debian 13).
+_TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s*(?:\[\s*[TC]\d+\]\s*)?")
 _LINUX_VERSION = re.compile(r"Linux version (\S+)")
 _PANIC = re.compile(r"Kernel panic - not syncing: ?.*")
 # What the kernel prints first when it dies without a panic() of its own.
 _OOPS = re.compile(r"(?:BUG: .+|kernel BUG at .+|Oops: .+|general protection fault.*|Unable to handle kernel .+)")
-_VMCOREINFO_KEY = re.compile(rb"(?m)^(OSRELEASE|CRASHTIME|BUILD-ID|PAGESIZE)=([\x21-\x7e]{1,128})$")
+# Each KEY=value ends with a newline; the first follows the ELF note's name ("VMCOREINFO" and NUL padding).
+_VMCOREINFO_KEY = re.compile(rb"(?<![^\n\x00])(OSRELEASE|CRASHTIME|BUILD-ID|PAGESIZE)=([\x21-\x7e]{1,128})(?=\n)")
 
 ORIGIN_CRASH_TEST = "crash_test"
 ORIGIN_CRASH = "crash"

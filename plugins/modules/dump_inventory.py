@@ -299,7 +299,7 @@ class Inventory:
         with tempfile.TemporaryDirectory(prefix="kdump-fleet-log-") as work:
             out = os.path.join(work, "dmesg")
             limit = self.params["log_timeout"]
-            rc, _stdout, stderr = self.module.run_command(
+            rc, stdout, stderr = self.module.run_command(
                 [timeout, "-k", "5", str(limit), makedumpfile, "--dump-dmesg", dump_path, out]
             )
             if rc == 124:
@@ -309,7 +309,9 @@ class Inventory:
                     None,
                     None,
                     None,
-                    "makedumpfile --dump-dmesg failed (rc={0}): {1}".format(rc, " ".join(stderr.split())[-300:]),
+                    "makedumpfile --dump-dmesg failed (rc={0}): {1}".format(
+                        rc, " ".join((stderr + " " + stdout).split())[-300:]
+                    ),
                 )
             return parse_kernel_log(_read_tail(out, LOG_BYTES), lines), None, "makedumpfile --dump-dmesg", None
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 from ansible_collections.kdump.fleet.plugins.module_utils import _dump_inventory as inv
 from ansible_collections.kdump.fleet.plugins.module_utils._crash_protocol import CRASH_TEST_KMSG
-from conftest import load_fixture
+from conftest import fixture_path, load_fixture
 
 SYSRQ_PANIC = "Kernel panic - not syncing: sysrq triggered crash"
 
@@ -163,3 +165,49 @@ def test_summary_text_reads_like_a_sentence():
         "web01 (6.1.0-41-amd64) crashed 2026-12-02 23:41:00 UTC: Kernel panic - not syncing: sysrq triggered crash"
     )
     assert inv.summary_text({"host": "x"}) == "x (kernel unknown) crashed at an unknown time: no panic line found"
+
+
+# --- dumps and kernel logs recorded on the lab's dump server (fixtures/lab/network-run) ----------------
+
+LAB = {
+    "debian12-ssh": ("202612022335", "6.1.0-50-amd64", 1796254495),
+    "debian13-nfs": ("202612022336", "6.12.117+deb13-amd64", 1796254501),
+}
+
+
+def lab_head(name):
+    stamp = LAB[name][0]
+    return gzip.decompress(fixture_path("lab", "network-run/%s-dump.%s.head64k.gz" % (name, stamp)).read_bytes())
+
+
+def lab_log(name):
+    return load_fixture("lab", "network-run/%s-dmesg.%s" % (name, LAB[name][0]))
+
+
+@pytest.mark.parametrize("name", sorted(LAB))
+def test_lab_dumps_are_flattened_with_their_kernel_and_crash_time_in_vmcoreinfo(name):
+    _stamp, release, crash_time = LAB[name]
+    head = lab_head(name)
+    assert inv.dump_format(head) == "flattened"
+    info = inv.parse_vmcoreinfo(head)
+    assert (info["osrelease"], info["crash_time"], info["page_size"]) == (release, crash_time, 4096)
+    assert info["build_id"] and len(info["build_id"]) == 40
+
+
+@pytest.mark.parametrize("name", sorted(LAB))
+def test_lab_kernel_logs_give_release_panic_and_tail(name):
+    _stamp, release, _crash_time = LAB[name]
+    summary = inv.parse_kernel_log(lab_log(name), lines=5)
+    assert summary["kernel"] == release
+    assert summary["panic"] == SYSRQ_PANIC
+    assert summary["first_error"] is None
+    assert len(summary["last_messages"]) == 5
+    # An older crash test: no line of its own, so only its record can say it was one.
+    assert summary["crash_test"] is False
+
+
+def test_the_crash_time_of_the_lab_dump_is_in_its_directory_minute():
+    # kdump-tools names the directory after the capture kernel's clock, minutes after the crash.
+    when, source = inv.crash_time(inv.parse_vmcoreinfo(lab_head("debian12-ssh")), "10.77.0.21-202612022335", 0)
+    assert source == "vmcoreinfo"
+    assert 0 <= inv.crash_time({}, "10.77.0.21-202612022335", 0)[0] - when < 120
