@@ -177,11 +177,11 @@ LAB = {
 
 def lab_head(name):
     stamp = LAB[name][0]
-    return gzip.decompress(fixture_path("lab", "network-run/%s-dump.%s.head64k.gz" % (name, stamp)).read_bytes())
+    return gzip.decompress(fixture_path("lab", f"network-run/{name}-dump.{stamp}.head64k.gz").read_bytes())
 
 
 def lab_log(name):
-    return load_fixture("lab", "network-run/%s-dmesg.%s" % (name, LAB[name][0]))
+    return load_fixture("lab", f"network-run/{name}-dmesg.{LAB[name][0]}")
 
 
 @pytest.mark.parametrize("name", sorted(LAB))
