@@ -807,8 +807,8 @@ CATALOGUE = (
         "KDUMP-016",
         "every installed kernel boots with the reservation and a capture initrd",
         False,
-        "run kdump.fleet.kdump after installing a kernel (it sets crashkernel= on every boot entry and, on "
-        "Debian/Ubuntu, builds the capture initrd of every installed kernel)",
+        "run kdump.fleet.kdump after installing a kernel: it sets crashkernel= on every boot entry (grubby) or "
+        "in the GRUB defaults every entry is generated from, then regenerates grub.cfg",
         _check_kernels,
         reads=("kernels",),
     ),

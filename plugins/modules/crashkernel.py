@@ -202,6 +202,15 @@ regenerated:
   returned: always
   type: bool
   sample: false
+stale_entries:
+  description:
+    - With the GRUB drop-in, the installed kernels whose normal entry in C(/boot/grub/grub.cfg) did not boot
+      with the value (a kernel installed while grub.cfg was generated without it); C(grub.cfg) is regenerated
+      for them even when the drop-in is already right.
+  returned: when the backend is grub_dropin
+  type: list
+  elements: str
+  sample: [6.1.0-51-amd64]
 entries:
   description: With grubby and kdumpctl, each selected boot entry after the run.
   returned: when backend is grubby or kdumpctl
@@ -256,6 +265,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
     MANAGED_MARKER,
     effective_cmdline_script,
     effective_crashkernel,
+    parse_grub_cfg,
     regenerate_argv,
     render_dropin,
     sources_dropins,
@@ -279,6 +289,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import (
 PROC_DIR = "/proc"
 SYS_DIR = "/sys"
 ETC_DEFAULT_DIR = "/etc/default"
+BOOT_DIR = "/boot"
 DEFAULT_DROPIN_NAME = "zz-kdump-fleet.cfg"
 
 # A drop-in name grub-mkconfig's `for x in grub.d/*.cfg` picks up and that is safe in a shell
@@ -626,6 +637,24 @@ class CrashkernelTask:
                 kind="no_bootloader",
             )
 
+    @staticmethod
+    def stale_grub_entries(want):
+        """Installed kernels whose normal grub.cfg entry does not carry ``want`` (canonical text, None: none).
+
+        Only kernels in /boot count, so an os-prober entry for another system's kernel never makes every
+        run regenerate.
+        """
+        text = _read(os.path.join(BOOT_DIR, "grub", "grub.cfg"))
+        stale = []
+        for entry in parse_grub_cfg(text or ""):
+            if entry.recovery or entry.release in stale:
+                continue
+            if not os.path.exists(os.path.join(BOOT_DIR, "vmlinuz-" + entry.release)):
+                continue
+            if _canonical(entry.crashkernel) != want:
+                stale.append(entry.release)
+        return stale
+
     def apply_dropin(self, wanted):
         self.check_dropins_are_read()
         path = self.params["dropin_path"]
@@ -633,8 +662,17 @@ class CrashkernelTask:
         before = self.effective()
         old_text = _read(path)
         new_text = render_dropin(want)
-        changed = old_text != new_text
-        result = {"changed": changed, "before": before, "regenerated": False, "dropin_path": path}
+        dropin_changed = old_text != new_text
+        # A drop-in already right can still leave a kernel installed later without the value in grub.cfg.
+        stale = [] if dropin_changed else self.stale_grub_entries(want)
+        changed = dropin_changed or bool(stale)
+        result = {
+            "changed": changed,
+            "before": before,
+            "regenerated": False,
+            "dropin_path": path,
+            "stale_entries": stale,
+        }
         argv = None
         if changed and not self.check_mode:
             argv = regenerate_argv(self.module.get_bin_path, os.path.exists)
@@ -645,12 +683,15 @@ class CrashkernelTask:
                     ),
                     kind="no_bootloader",
                 )
-            backup = self.write_dropin(path, new_text, old_text)
+            backup = self.write_dropin(path, new_text, old_text) if dropin_changed else None
             extra = {"backup_file": backup} if backup else {}
             result.update(extra)
             try:
                 self.run(argv, " ".join(argv))
             except CrashkernelModuleError as exc:
+                if not dropin_changed:
+                    # Nothing was written; grub.cfg still lacks the value, so the next run tries again.
+                    raise
                 # Put the drop-in back: left in place, the next run would see no change and
                 # never regenerate grub.cfg, so the boot config would stay without the new value.
                 self.restore_dropin(path, old_text)

@@ -327,8 +327,10 @@ HOST_ROOT = "/"
 
 DEFAULT_DUMP_PATH = "/var/crash"
 TOOL_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
-# Filled in from kdump-tools' kdump-config (see the comment at the research note below).
-DEBIAN_INITRD_BUILT_AT_BOOT = False
+# kdump-tools builds a kernel's capture initrd from its kernel postinst hook (/etc/kernel/postinst.d/kdump-tools),
+# and `kdump-config load` at boot runs that hook when /var/lib/kdump/initrd.img-RELEASE is missing
+# (kdump_create_symlinks, kdump-tools 1.8.1 and 1.10.7): a kernel installed later gets one on its first boot.
+DEBIAN_INITRD_BUILT_AT_BOOT = True
 PER_FAMILY = {
     "debian": {
         "service": "kdump-tools",

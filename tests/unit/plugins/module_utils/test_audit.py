@@ -126,6 +126,7 @@ def ready_info():
             ],
             "default": "6.1.0-29-amd64",
             "source": "/boot/grub/grub.cfg",
+            # kdump-tools builds it at boot too; the cases below also take a service that does not.
             "capture_initrd_built_at_boot": False,
         },
         "storage": {"path": "/var/crash", "exists": True, "free_bytes": 10 * GIB, "total_bytes": 40 * GIB},

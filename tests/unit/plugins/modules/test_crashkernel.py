@@ -42,6 +42,8 @@ class Host:
         monkeypatch.setattr(module, "PROC_DIR", str(self.proc))
         monkeypatch.setattr(module, "SYS_DIR", str(tmp_path / "sys"))
         monkeypatch.setattr(module, "ETC_DEFAULT_DIR", str(self.etc_default))
+        self.boot = tmp_path / "boot"
+        monkeypatch.setattr(module, "BOOT_DIR", str(self.boot))
         monkeypatch.setattr(module.platform, "machine", lambda: "x86_64")
         # Real recordings of the 24 GiB development VM (root and non-root views).
         (self.proc / "iomem").write_text(load_fixture("proc", "debian12-firecracker/iomem"))
@@ -906,3 +908,63 @@ def test_cma_part_is_refused_before_anything_where_the_kernel_would_ignore_it(
     )
     assert host.commands.calls == []
     assert not host.dropin.exists()
+
+
+# -- a kernel installed later: grub.cfg regenerated when an installed kernel's entry lacks the value ----------
+
+
+def _grub_cfg(host, load_fixture, extra=""):
+    """The lab VM's real grub.cfg (6.1.0-50-amd64 with crashkernel=1G-:192M), plus ``extra`` entries."""
+    (host.boot / "grub").mkdir(parents=True, exist_ok=True)
+    (host.boot / "grub" / "grub.cfg").write_text(load_fixture("lab", "network-run/debian12-grub.cfg") + extra)
+    (host.boot / "vmlinuz-6.1.0-50-amd64").write_text("kernel")
+
+
+LATER_KERNEL = (
+    "menuentry 'Debian GNU/Linux, with Linux 6.1.0-51-amd64' --class debian {\n"
+    "\tlinux\t/boot/vmlinuz-6.1.0-51-amd64 root=UUID=3978b579 ro console=ttyS0,115200\n}\n"
+)
+
+
+def test_a_kernel_whose_grub_entry_lacks_the_value_makes_grub_cfg_regenerate(host, run_module, load_fixture):
+    host.debian()
+    host.set_cmdline("1G-:192M")
+    first = run(run_module, {"value": "1G-:192M"})
+    assert first["changed"] is True and first["stale_entries"] == []
+    _grub_cfg(host, load_fixture)
+    host.commands.calls.clear()
+    # Every installed kernel boots with the value: nothing to do.
+    second = run(run_module, {"value": "1G-:192M"})
+    assert (second["changed"], second["regenerated"], second["stale_entries"]) == (False, False, [])
+    assert host.argvs("update-grub") == []
+    # A kernel installed later whose entry was generated without it.
+    _grub_cfg(host, load_fixture, LATER_KERNEL)
+    (host.boot / "vmlinuz-6.1.0-51-amd64").write_text("kernel")
+    written = host.dropin.read_text()
+    third = run(run_module, {"value": "1G-:192M"})
+    assert (third["changed"], third["regenerated"], third["stale_entries"]) == (True, True, ["6.1.0-51-amd64"])
+    assert host.argvs("update-grub") == [[UPDATE_GRUB]]
+    assert host.dropin.read_text() == written  # the drop-in was right: not rewritten, no backup
+    assert "backup_file" not in third
+    assert third["reboot_required"] is False
+
+
+def test_stale_entries_in_check_mode_are_reported_not_regenerated(host, run_module, load_fixture):
+    host.debian()
+    run(run_module, {"value": "1G-:192M"})
+    _grub_cfg(host, load_fixture, LATER_KERNEL)
+    (host.boot / "vmlinuz-6.1.0-51-amd64").write_text("kernel")
+    host.commands.calls.clear()
+    result = run(run_module, {"value": "1G-:192M"}, check_mode=True)
+    assert (result["changed"], result["regenerated"], result["stale_entries"]) == (True, False, ["6.1.0-51-amd64"])
+    assert host.argvs("update-grub") == []
+
+
+def test_an_entry_for_a_kernel_not_installed_here_is_left_alone(host, run_module, load_fixture):
+    # os-prober lists another system's kernels: they keep their own arguments, every run would regenerate.
+    host.debian()
+    run(run_module, {"value": "1G-:192M"})
+    _grub_cfg(host, load_fixture, LATER_KERNEL)
+    host.commands.calls.clear()
+    result = run(run_module, {"value": "1G-:192M"})
+    assert (result["changed"], result["stale_entries"]) == (False, [])
