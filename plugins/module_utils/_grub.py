@@ -136,9 +136,12 @@ def regenerate_argv(
 
 GRUB_CFG = "/boot/grub/grub.cfg"
 _MENUENTRY = re.compile(r"^\s*menuentry\s+(?:'([^']*)'|\"([^\"]*)\")")
+# 10_linux gives a recovery entry the id gnulinux-RELEASE-recovery-UUID; its title ("(recovery mode)",
+# GRUB_RECOVERY_TITLE) may be changed or translated.
+_RECOVERY_ID = re.compile(r"-recovery-")
 # grub-mkconfig's 10_linux writes "linux <path to vmlinuz-RELEASE> <args>" (the path is /vmlinuz-... when
-# /boot is a partition of its own).
-_LINUX = re.compile(r"^\s*linux(?:efi|16)?\s+(\S*/vmlinuz-(\S+))(?:\s+(.*))?$")
+# /boot is a partition of its own; grub 2.06 may point at vmlinuz-RELEASE.efi.signed).
+_LINUX = re.compile(r"^\s*linux(?:efi|16)?\s+(\S*/vmlinuz-(\S+?)(?:\.efi\.signed)?)(?:\s+(.*))?$")
 
 
 class GrubEntry(NamedTuple):
@@ -163,10 +166,12 @@ def parse_grub_cfg(text: str) -> List[GrubEntry]:
     """
     entries = []
     title = None
+    recovery = False
     for line in (text or "").splitlines():
         menu = _MENUENTRY.match(line)
         if menu:
             title = menu.group(1) if menu.group(1) is not None else menu.group(2)
+            recovery = "(recovery mode)" in title or bool(_RECOVERY_ID.search(line[menu.end() :]))
             continue
         linux = _LINUX.match(line)
         if linux and title is not None:
@@ -175,7 +180,7 @@ def parse_grub_cfg(text: str) -> List[GrubEntry]:
                     title=title,
                     release=linux.group(2),
                     args=" ".join((linux.group(3) or "").split()),
-                    recovery="(recovery mode)" in title,
+                    recovery=recovery,
                 )
             )
             title = None

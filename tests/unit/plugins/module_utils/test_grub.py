@@ -232,3 +232,17 @@ def test_grub_cfg_with_a_later_kernel_and_a_separate_boot_partition():
         "6.1.0-50-amd64": "root=/dev/vda1 ro quiet crashkernel=256M",
     }
     assert parse_grub_cfg("") == []
+
+
+def test_grub_cfg_recovery_by_id_and_signed_efi_kernels():
+    # A translated recovery title; grub 2.06's 10_linux may boot vmlinuz-RELEASE.efi.signed.
+    text = (
+        "menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-3978' {\n"
+        "\tlinux\t/boot/vmlinuz-6.1.0-50-amd64.efi.signed root=/dev/vda1 ro crashkernel=256M\n}\n"
+        "menuentry 'Debian GNU/Linux, avec Linux 6.1.0-50-amd64 (mode de depannage)' --class debian "
+        "$menuentry_id_option 'gnulinux-6.1.0-50-amd64-recovery-3978' {\n"
+        "\tlinux\t/boot/vmlinuz-6.1.0-50-amd64 root=/dev/vda1 ro single\n}\n"
+    )
+    entries = parse_grub_cfg(text)
+    assert [(e.release, e.recovery) for e in entries] == [("6.1.0-50-amd64", False), ("6.1.0-50-amd64", True)]
+    assert boot_args_by_release(entries) == {"6.1.0-50-amd64": "root=/dev/vda1 ro crashkernel=256M"}
