@@ -102,6 +102,22 @@ def render_json(inventory):
     return json.dumps(inventory, indent=2, sort_keys=True) + "\n"
 
 
+def _count(number, singular, plural=None):
+    return "%d %s" % (number, singular if number == 1 else (plural or singular + "s"))
+
+
+def _totals(summary):
+    """'3 dumps from 2 hosts (1 real crash, 2 crash tests, 0 of unknown origin, 0 incomplete)'."""
+    return "%s from %s (%s, %s, %d of unknown origin, %d incomplete)" % (
+        _count(summary["dumps"], "dump"),
+        _count(summary["hosts"], "host"),
+        _count(summary["real_crashes"], "real crash", "real crashes"),
+        _count(summary["crash_tests"], "crash test"),
+        summary["unknown_origin"],
+        summary["incomplete"],
+    )
+
+
 def _when(epoch):
     if not epoch:
         return "unknown"
@@ -118,11 +134,10 @@ def _retention_line(retention):
         return "Retention: not configured (kdump_dumps_keep is 0): no dump is removed."
     verb = "removed" if retention["applied"] else "would remove (dry run; kdump_dumps_retention_apply: true removes)"
     count = len(retention["removed"] if retention["applied"] else planned)
-    return "Retention keeps the newest %d per host and never the newest complete one: %s %d dump director%s." % (
+    return "Retention keeps the newest %d per host and never the newest complete one: %s %s." % (
         retention["keep"],
         verb,
-        count,
-        "y" if count == 1 else "ies",
+        _count(count, "dump directory", "dump directories"),
     )
 
 
@@ -131,18 +146,7 @@ def render_markdown(inventory, max_messages=8):
     lines = [
         "# kdump dump inventory",
         "",
-        "Generated %s: **%d dumps** from %d hosts (%d real crashes, %d crash tests, %d of unknown origin, "
-        "%d incomplete), %s in all."
-        % (
-            inventory["generated"],
-            summary["dumps"],
-            summary["hosts"],
-            summary["real_crashes"],
-            summary["crash_tests"],
-            summary["unknown_origin"],
-            summary["incomplete"],
-            _mib(summary["bytes"]),
-        ),
+        "Generated %s: %s, %s in all." % (inventory["generated"], _totals(summary), _mib(summary["bytes"])),
         "",
     ]
     missing = [p for p in inventory["places"] if p["status"] in ("failed", "unreachable")]
@@ -263,17 +267,7 @@ def render_html(inventory):
     body = [
         "<h1>kdump dump inventory</h1>",
         '<p class="muted">Generated %s</p>' % _e(inventory["generated"]),
-        "<p><b>%d dumps</b> from %d hosts: %d real crashes, %d crash tests, %d of unknown origin, %d incomplete; "
-        "%s in all.</p>"
-        % (
-            summary["dumps"],
-            summary["hosts"],
-            summary["real_crashes"],
-            summary["crash_tests"],
-            summary["unknown_origin"],
-            summary["incomplete"],
-            _e(_mib(summary["bytes"])),
-        ),
+        "<p>%s, %s in all.</p>" % (_e(_totals(summary)), _e(_mib(summary["bytes"]))),
         ("<p><b>Not listed:</b> %s</p>" % _e("; ".join("%s (%s)" % (p["host"], p["reason"]) for p in missing)))
         if missing
         else "",
