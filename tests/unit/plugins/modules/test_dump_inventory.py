@@ -217,4 +217,3 @@ def test_bad_arguments_are_refused(args, message):
     result = run(args)
     assert result["failed"] is True
     assert message in result["msg"]
-
