@@ -120,24 +120,61 @@ dumps:
   type: list
   elements: dict
   contains:
-    host: {description: The host that crashed (O(inventory_name), or the client directory's name)., type: str}
-    stored_on: {description: O(inventory_name)., type: str}
-    dir: {description: The dump directory., type: str}
-    path: {description: The dump file; null when only an incomplete file is there., type: str}
-    complete: {description: A finished dump file is there (no C(*-incomplete) file only)., type: bool}
-    size: {description: Bytes of the dump (or of the incomplete file)., type: int}
-    mtime: {description: Modification time of that file (epoch)., type: float}
-    format: {description: C(kdump-compressed), C(flattened), C(elf) or C(unknown)., type: str}
-    crash_time: {description: When the kernel crashed (epoch)., type: int}
-    crash_time_source: {description: C(vmcoreinfo) (CRASHTIME), C(directory) (its name) or C(mtime)., type: str}
-    kernel: {description: The release that crashed (the log's C(Linux version), else OSRELEASE)., type: str}
-    origin: {description: C(crash_test), C(crash) (any other crash) or C(unknown) (no kernel log read)., type: str}
-    panic: {description: The last C(Kernel panic - not syncing) message., type: str}
-    first_error: {description: The first BUG/Oops/fault message., type: str}
-    last_messages: {description: The last O(log_lines) lines of the kernel log., type: list, elements: str}
-    log_path: {description: The saved kernel log read; null when read from the dump or not at all., type: str}
-    log_source: {description: C(saved), C(makedumpfile --dump-dmesg) or null., type: str}
-    log_problem: {description: Why no kernel log was read., type: str}
+    host:
+      description: The host that crashed - O(inventory_name), or the client directory's name.
+      type: str
+    stored_on:
+      description: O(inventory_name).
+      type: str
+    dir:
+      description: The dump directory.
+      type: str
+    path:
+      description: The dump file; null when only an incomplete file is there.
+      type: str
+    complete:
+      description: A finished dump file is there, not only a C(*-incomplete) one.
+      type: bool
+    size:
+      description: Bytes of the dump, or of the incomplete file.
+      type: int
+    mtime:
+      description: Modification time of that file (epoch).
+      type: float
+    format:
+      description: V(kdump-compressed), V(flattened), V(elf) or V(unknown).
+      type: str
+    crash_time:
+      description: When the kernel crashed (epoch).
+      type: int
+    crash_time_source:
+      description: V(vmcoreinfo) (CRASHTIME), V(directory) (its name) or V(mtime).
+      type: str
+    kernel:
+      description: The release that crashed - the log's C(Linux version), else OSRELEASE.
+      type: str
+    origin:
+      description: V(crash_test), V(crash) (any other crash) or V(unknown) (no kernel log read).
+      type: str
+    panic:
+      description: The last C(Kernel panic - not syncing) message.
+      type: str
+    first_error:
+      description: The first BUG, Oops or fault message.
+      type: str
+    last_messages:
+      description: The last O(log_lines) lines of the kernel log.
+      type: list
+      elements: str
+    log_path:
+      description: The saved kernel log read; null when read from the dump or not at all.
+      type: str
+    log_source:
+      description: V(saved), V(makedumpfile --dump-dmesg) or null.
+      type: str
+    log_problem:
+      description: Why no kernel log was read.
+      type: str
   sample:
     - host: web01
       stored_on: dumps01
