@@ -256,14 +256,27 @@ CAPTURE_JOURNAL_COMMAND = (
 )
 
 _CAPTURE_PROBLEM = re.compile(
-    r"fail|error|can't|cannot|not supported|incomplete|no space|denied|timed out|unable", re.IGNORECASE
+    # "incomplete", and an unfinished dump file the side-file listing names ("==> .../dump-incomplete"), but not
+    # that file name in the line that starts writing it
+    r"fail|error|can't|cannot|not supported|(?<!-)incomplete|^==> \S*-incomplete|no space|denied|timed out|unable",
+    re.IGNORECASE,
 )
 
 
+# makedumpfile 1.7.2 prints these on every capture of a kernel newer than it knows (Debian 12 and 13), also
+# on one that succeeds; they can be the cause (a failed page walk), but must not hide a write error.
+_CAPTURE_ADVISORY = re.compile(r"The kernel version is not supported\.|The makedumpfile operation may be incomplete\.")
+
+
 def capture_log_highlights(text, limit=20):
-    """The lines of a capture log that say what went wrong, at most ``limit`` of them."""
+    """The lines of a capture log that say what went wrong, at most ``limit`` of them.
+
+    In log order, except makedumpfile's version warnings, which come after the other problem lines.
+    """
     hits = [line.rstrip() for line in text.splitlines() if _CAPTURE_PROBLEM.search(line)]
-    return hits[-limit:]
+    strong = [line for line in hits if not _CAPTURE_ADVISORY.search(line)]
+    advisory = [line for line in hits if _CAPTURE_ADVISORY.search(line)]
+    return (strong[-limit:] + advisory)[:limit]
 
 
 # ------------------------------------------------------- validating a dump

@@ -278,10 +278,24 @@ def test_select_new_dump_skips_an_unfinished_dump_and_picks_the_newest():
 
 def test_capture_log_highlights_pick_the_failure_lines():
     lines = ev.capture_log_highlights(fixture_text("capture-log-makedumpfile-failed-fcos.txt"))
-    assert lines[-1] == "[    4.715342] kdump[513]: saving vmcore failed, exitcode:1"
+    # The failure lines in log order, then makedumpfile's version warnings (here the likely cause).
+    advisory = [line for line in lines if "The kernel version is not supported" in line or "may be incomplete" in line]
+    assert lines[-len(advisory) - 1] == "[    4.715342] kdump[513]: saving vmcore failed, exitcode:1"
     assert "[    4.713863] kdump.sh[511]: makedumpfile Failed." in lines
-    assert "[    4.713611] kdump.sh[511]: The kernel version is not supported." in lines
+    assert lines[-len(advisory) :] == advisory
+    assert "[    4.713611] kdump.sh[511]: The kernel version is not supported." in advisory
     assert not any("saving vmcore-dmesg.txt complete" in line for line in lines)
+
+
+def test_capture_log_highlights_of_a_full_nfs_export_start_with_the_write_error():
+    # Recorded by the network scenario's "export full" fault (Debian 12, kdump-tools 1.8.1): makedumpfile's
+    # version warnings come first in the log; they go after the write error.
+    lines = ev.capture_log_highlights(fixture_text("capture-log-nfs-export-full-debian12.txt"))
+    assert lines[0].endswith("cat: write error: No space left on device")
+    assert lines[-5].endswith("failed to save vmcore in /var/crash/10.77.0.21-202612022358")
+    assert all("The kernel version is not supported" in x or "may be incomplete" in x for x in lines[-4:])
+    # The file name dump-incomplete in "running makedumpfile ... > .../dump-incomplete" is no problem line.
+    assert not any("running makedumpfile -F" in line for line in lines)
 
 
 def test_capture_log_highlights_of_a_normal_capture_are_empty():
