@@ -821,20 +821,26 @@ REPORT_FILE_MODE = 0o600
 REPORT_DIR_MODE = 0o700
 
 
-def write_reports(fleet, directory, formats=FORMATS):
-    """Write the chosen formats into directory; returns {format: absolute path}.
+def write_report_files(document, directory, formats, renderers, file_names):
+    """Write ``document`` in the chosen formats (in ``renderers``' order) into directory; {format: path}.
 
     Files are written 0600. A directory this call creates is made 0700 (its missing parents get the
-    default mode); an existing directory is used as it is, its mode is the user's choice.
+    default mode); an existing directory is used as it is, its mode is the user's choice. The audit and
+    the dump inventory both write their reports through here.
     """
     directory = os.path.abspath(directory)
     if not os.path.isdir(directory):
         os.makedirs(directory, mode=REPORT_DIR_MODE)
         os.chmod(directory, REPORT_DIR_MODE)  # makedirs' mode is reduced by the umask
     paths = {}
-    for fmt in FORMATS:
+    for fmt, render in renderers.items():
         if fmt in formats:
-            path = os.path.join(directory, FILE_NAMES[fmt])
-            _write_atomically(path, RENDERERS[fmt](fleet))
+            path = os.path.join(directory, file_names[fmt])
+            _write_atomically(path, render(document))
             paths[fmt] = path
     return paths
+
+
+def write_reports(fleet, directory, formats=FORMATS):
+    """Write the audit reports into directory; returns {format: absolute path} (write_report_files)."""
+    return write_report_files(fleet, directory, formats, RENDERERS, FILE_NAMES)

@@ -10,13 +10,11 @@ from __future__ import annotations
 import datetime
 import html
 import json
-import os
 
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
-    REPORT_DIR_MODE,
     _csp_hash,
-    _write_atomically,
     md_escape,
+    write_report_files,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_inventory import (
     ORIGIN_CRASH,
@@ -293,14 +291,4 @@ RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_ht
 
 def write_reports(inventory, directory, formats=FORMATS):
     """Write the chosen formats into ``directory`` (made 0700 when created here); returns {format: path}."""
-    directory = os.path.abspath(directory)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=REPORT_DIR_MODE)
-        os.chmod(directory, REPORT_DIR_MODE)
-    paths = {}
-    for fmt in FORMATS:
-        if fmt in formats:
-            path = os.path.join(directory, FILE_NAMES[fmt])
-            _write_atomically(path, RENDERERS[fmt](inventory))
-            paths[fmt] = path
-    return paths
+    return write_report_files(inventory, directory, formats, RENDERERS, FILE_NAMES)
