@@ -1,4 +1,9 @@
-"""`make bench`: run the benchmarks (today: the core collector one); see bench/core_collector.py."""
+"""`make bench`: run the benchmarks, each printing its figures.
+
+python bench/run.py                 # all of them, one after the other
+python bench/run.py html [...]      # the audit's HTML report at fleet size (bench/html_report.py)
+python bench/run.py core-collector [...]  # makedumpfile compression on a lab VM (bench/core_collector.py)
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from core_collector import main  # noqa: E402
+import core_collector  # noqa: E402
+import html_report  # noqa: E402
+
+BENCHES = {"html": html_report.main, "core-collector": core_collector.main}
+
+
+def main(argv):
+    if argv and argv[0] in BENCHES:
+        return BENCHES[argv[0]](argv[1:])
+    if argv and not argv[0].startswith("-"):
+        print(f"unknown benchmark {argv[0]!r}: one of {', '.join(BENCHES)}", file=sys.stderr)
+        return 2
+    # No name: every benchmark; options (the old interface) go to the core collector one.
+    status = html_report.main([])
+    return core_collector.main(argv) or status
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

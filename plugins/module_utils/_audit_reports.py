@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tempfile
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_controls import (
@@ -451,12 +452,17 @@ td.num, th.num { text-align: right; }
 .badge.excepted { background: #0969da; }
 .controls, .exception { display: block; color: var(--muted); font-size: .85rem; }
 .exception.expired { color: var(--not-ready); }
-table.drift td:first-child, table.exceptions td:first-child { white-space: nowrap; }
+table.drift td:first-child, table.exceptions td:first-child, #check-table td:first-child { white-space: nowrap; }
 #drift { margin-bottom: 1.5rem; }
-details.host { border: 1px solid var(--line); border-radius: 8px; margin: .6rem 0; padding: .4rem .8rem; }
-details.host > summary { cursor: pointer; font-weight: 600; }
-details.host table { margin-top: .5rem; font-size: .92rem; }
-details.host td:first-child { white-space: nowrap; }
+.filters { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .5rem 0; }
+.filters input, .filters select { font: inherit; padding: .25rem .4rem; border: 1px solid var(--line);
+  border-radius: 6px; }
+.filters input { min-width: 18rem; }
+#host-detail { border: 1px solid var(--line); border-radius: 8px; padding: .4rem .8rem; }
+#host-detail h3 { margin: .3rem 0; }
+#host-detail table { margin-top: .5rem; font-size: .92rem; }
+#host-detail td:first-child { white-space: nowrap; }
+details > summary { cursor: pointer; }
 pre { background: #f6f8fa; padding: .6rem; overflow: auto; font-size: .8rem; }
 .muted { color: var(--muted); }
 """
@@ -467,7 +473,27 @@ _SCRIPT = """
   var table = document.getElementById("host-table");
   if (!table) { return; }
   var body = table.tBodies[0];
+  var rows = Array.prototype.slice.call(body.rows);
+  var texts = null;  // each row's text, lower case: made on the first text filter
+  var data = null;  // the hosts' checks and facts: parsed when the first host is shown
+  var filters = {
+    q: document.getElementById("filter-text"),
+    status: document.getElementById("filter-status"),
+    check: document.getElementById("filter-check"),
+    group: document.getElementById("filter-group")
+  };
+  var count = document.getElementById("filter-count");
 
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function badge(kind, label) { return el("span", "badge " + kind, label || kind.replace(/_/g, " ")); }
+
+  // --- sorting: every key read once per sort, so 5,000 rows sort in milliseconds
   function sortValue(row, index, numeric) {
     var cell = row.cells[index];
     var raw = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
@@ -478,17 +504,17 @@ _SCRIPT = """
     var header = button.parentNode;
     var index = header.cellIndex;
     var numeric = header.getAttribute("data-type") === "number";
-    var rows = Array.prototype.slice.call(body.rows);
-    var position = new Map();
-    rows.forEach(function (row, i) { position.set(row, i); });
-    rows.sort(function (a, b) {
-      var x = sortValue(a, index, numeric);
-      var y = sortValue(b, index, numeric);
-      var order = numeric ? x - y : x.localeCompare(y);
-      if (descending) { order = -order; }
-      return order || position.get(a) - position.get(b);
+    var keyed = Array.prototype.map.call(body.rows, function (row, i) {
+      return [sortValue(row, index, numeric), i, row];
     });
-    rows.forEach(function (row) { body.appendChild(row); });
+    keyed.sort(function (a, b) {
+      var order = numeric ? a[0] - b[0] : a[0].localeCompare(b[0]);
+      if (descending) { order = -order; }
+      return order || a[1] - b[1];
+    });
+    var sorted = document.createDocumentFragment();
+    keyed.forEach(function (item) { sorted.appendChild(item[2]); });
+    body.appendChild(sorted);
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) { cell.removeAttribute("aria-sort"); });
     header.setAttribute("aria-sort", descending ? "descending" : "ascending");
     table.setAttribute("data-sorted-by", button.getAttribute("data-key") + (descending ? ":desc" : ":asc"));
@@ -500,16 +526,106 @@ _SCRIPT = """
     });
   });
 
-  // "#sort=kernel" or "#sort=-reserved" opens the table sorted: shareable links.
-  var wanted = /(?:^#|&)sort=(-?)([a-z_]+)/.exec(window.location.hash);
-  if (wanted) {
-    var button = table.querySelector('thead button[data-key="' + wanted[2] + '"]');
-    if (button) {
-      table.tHead.rows[0].cells[button.parentNode.cellIndex].removeAttribute("aria-sort");
-      button.click();
-      if (wanted[1]) { button.click(); }
-    }
+  // --- filtering: text, status, failing check, distribution and kernel, all at once
+  function applyFilters() {
+    var started = performance.now();
+    var q = filters.q.value.trim().toLowerCase();
+    var status = filters.status.value;
+    var check = filters.check.value;
+    var group = filters.group.value;
+    if (q && texts === null) { texts = rows.map(function (row) { return row.textContent.toLowerCase(); }); }
+    var shown = 0;
+    rows.forEach(function (row, i) {
+      var visible = (!status || row.getAttribute("data-status") === status) &&
+        (!check || (" " + row.getAttribute("data-checks") + " ").indexOf(" " + check + " ") >= 0) &&
+        (!group || row.getAttribute("data-group") === group) &&
+        (!q || texts[i].indexOf(q) >= 0);
+      row.hidden = !visible;
+      shown += visible ? 1 : 0;
+    });
+    count.textContent = shown === rows.length ? rows.length + " hosts" : shown + " of " + rows.length + " hosts";
+    table.setAttribute("data-shown", String(shown));
+    table.setAttribute("data-filter-ms", (performance.now() - started).toFixed(1));
   }
+
+  Object.keys(filters).forEach(function (name) {
+    filters[name].addEventListener(name === "q" ? "input" : "change", applyFilters);
+  });
+
+  // --- one host's detail, built with text nodes only: no host string is ever parsed as markup
+  function showHost(index) {
+    var started = performance.now();
+    if (data === null) { data = JSON.parse(document.getElementById("host-data").textContent); }
+    var host = data.hosts[index];
+    if (!host) { return; }
+    var panel = document.getElementById("host-detail");
+    panel.textContent = "";
+    var heading = el("h3", null, host.host + " ");
+    heading.appendChild(badge(host.status, data.status_labels[host.status]));
+    panel.appendChild(heading);
+    if (host.error) { panel.appendChild(el("p", "muted", host.error)); }
+    var checks = el("table", "checks");
+    var head = checks.createTHead().insertRow();
+    ["ID", "Check", "Severity", "Result", "Finding", "Remediation"].forEach(function (label) {
+      head.appendChild(el("th", null, label));
+    });
+    var rowsBody = checks.createTBody();
+    host.checks.forEach(function (check) {
+      var entry = data.catalogue[check[0]] || [check[0], "", ""];
+      var row = rowsBody.insertRow();
+      row.setAttribute("data-check", check[0]);
+      row.setAttribute("data-result", check[1]);
+      row.appendChild(el("td", null, check[0]));
+      var title = el("td", null, entry[0]);
+      if (check[3]) { title.appendChild(el("span", "controls", check[3])); }
+      row.appendChild(title);
+      row.appendChild(el("td", null, entry[1]));
+      var result = el("td");
+      result.appendChild(badge(check[1]));
+      row.appendChild(result);
+      var finding = el("td", null, check[2]);
+      if (check[4]) { finding.appendChild(el("span", "exception " + check[4], check[5])); }
+      row.appendChild(finding);
+      row.appendChild(el("td", null, entry[2]));
+    });
+    panel.appendChild(checks);
+    var facts = el("details");
+    facts.appendChild(el("summary", null, "kdump_info facts"));
+    facts.appendChild(el("pre", null, JSON.stringify(host.facts, null, 2)));
+    panel.appendChild(facts);
+    panel.setAttribute("data-host", host.host);
+    table.setAttribute("data-detail-ms", (performance.now() - started).toFixed(1));
+    panel.scrollIntoView();
+  }
+
+  // --- shareable links: "#sort=-reserved", "#check=KDUMP-003&status=not_ready", "#group=...", "#q=web",
+  // "#host-12". A link with any filter sets all four (the rest cleared); one without leaves them alone.
+  function fromHash() {
+    var wanted = {};
+    window.location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+      var pair = /^([a-z]+)=(.*)$/.exec(part);
+      if (pair) {
+        try { wanted[pair[1]] = decodeURIComponent(pair[2]); } catch (error) { wanted[pair[1]] = ""; }
+      } else if (/^host-[0-9]+$/.test(part)) {
+        wanted.host = parseInt(part.slice(5), 10);
+      }
+    });
+    if (wanted.sort) {
+      var sort = /^(-?)([a-z_]+)$/.exec(wanted.sort);
+      var button = sort && table.querySelector('thead button[data-key="' + sort[2] + '"]');
+      if (button) { sortBy(button, sort[1] === "-"); }
+    }
+    if (Object.keys(filters).some(function (name) { return name in wanted; })) {
+      Object.keys(filters).forEach(function (name) { filters[name].value = wanted[name] || ""; });
+      applyFilters();
+    }
+    if (wanted.host !== undefined) { showHost(wanted.host); }
+  }
+
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
+  // How long the page took to be usable (read by make bench).
+  table.setAttribute("data-ready-ms", performance.now().toFixed(1));
 })();
 """
 
@@ -542,7 +658,14 @@ def _badge(kind, label=None):
 def _chart(summary):
     """Inline SVG bar chart of ready / degraded / not ready."""
     total = summary["total"] or 1
-    width, bar_x, bar_max, row = 520, 96, 320, 34
+    bar_x, bar_max, row = 96, 320, 34
+    labels = {
+        status: "%d (%s)" % (summary[status], _percent(summary[status], summary["total"]))
+        for status in (READY, DEGRADED, NOT_READY)
+    }
+    # Room for the longest label at a generous 9 px a character: "not ready 5000 (100.0 %)" lost its
+    # closing parenthesis to a fixed width.
+    width = bar_x + bar_max + 10 + 9 * max(len(label) for label in labels.values()) + 8
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" viewBox="0 0 %d %d" '
         'aria-labelledby="chart-title">' % (width, row * 3 + 6, width, row * 3 + 6),
@@ -562,18 +685,29 @@ def _chart(summary):
             % (status, bar_x, y, length, colours[status])
         )
         parts.append(
-            '<text x="%d" y="%d" font-size="14" dominant-baseline="middle">%d (%s)</text>'
-            % (bar_x + bar_max + 10, y + 12, summary[status], _percent(summary[status], summary["total"]))
+            '<text class="label-%s" x="%d" y="%d" font-size="14" dominant-baseline="middle">%s</text>'
+            % (status, bar_x + bar_max + 10, y + 12, labels[status])
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
+def _host_group(host):
+    """'debian 12 / 6.1.0-28-amd64': the distribution and kernel a host is grouped under."""
+    facts = host["facts"] or {}
+    distribution = facts.get("distribution") if isinstance(facts.get("distribution"), dict) else {}
+    dist_text = " ".join(str(distribution.get(k) or "") for k in ("id", "version")).strip()
+    return dist_text or "-", str(facts.get("kernel") or "-")
+
+
+def _failing_check_ids(host):
+    return [c["id"] for c in host["checks"] if c["result"] in (FAIL, UNKNOWN)]
+
+
 def _host_row(index, host):
     facts = host["facts"] or {}
     checks = host["checks"]
-    distribution = facts.get("distribution") if isinstance(facts.get("distribution"), dict) else {}
-    dist_text = " ".join(str(distribution.get(k) or "") for k in ("id", "version")).strip()
+    dist_text, kernel = _host_group(host)
     reserved = (facts.get("crashkernel") or {}).get("reserved_bytes")
     reserved_known = reserved is not None
     values = {
@@ -588,52 +722,143 @@ def _host_row(index, host):
         '<td class="num">%d</td>' % values["required_failed"],
         '<td class="num">%d</td>' % values["advisory_failed"],
         '<td class="num">%d</td>' % values["unknown"],
-        "<td>%s</td>" % _e(dist_text or "-"),
-        "<td>%s</td>" % _e(facts.get("kernel") or "-"),
+        "<td>%s</td>" % _e(dist_text),
+        "<td>%s</td>" % _e(kernel),
         '<td class="num" data-sort="%d">%s</td>'
         % (reserved if reserved_known else -1, _e(format_bytes(reserved) if reserved_known else "-")),
         "<td>%s</td>" % _e(host["reasons"][0] if host["reasons"] else ""),
     ]
-    return '<tr data-host="%s" data-status="%s">%s</tr>' % (_e(host["host"]), _e(host["status"]), "".join(cells))
+    return '<tr data-host="%s" data-status="%s" data-checks="%s" data-group="%s">%s</tr>' % (
+        _e(host["host"]),
+        _e(host["status"]),
+        _e(" ".join(_failing_check_ids(host))),
+        _e("%s / %s" % (dist_text, kernel)),
+        "".join(cells),
+    )
 
 
-def _host_detail(index, host):
-    rows = []
+def _host_data(host):
+    """What the page's script needs to show one host's checks: the host's own strings, nothing shared.
+
+    checks: [id, result, finding, controls text, exception state, exception text]; titles, severities and
+    remediations are the catalogue's, sent once.
+    """
+    checks = []
     for check in host["checks"]:
-        controls = controls_text(check.get("controls"), _distribution(host))
-        exception = check.get("exception")
-        note = ""
-        if exception and exception["state"] in ("excepted", "expired"):
-            note = '<span class="exception %s">%s</span>' % (_e(exception["state"]), _e(exception_text(exception)))
+        exception = check.get("exception") or {}
+        shown = exception.get("state") in ("excepted", "expired")
+        checks.append(
+            [
+                check["id"],
+                check["result"],
+                check["finding"],
+                controls_text(check.get("controls"), _distribution(host)),
+                exception["state"] if shown else "",
+                exception_text(exception) if shown else "",
+            ]
+        )
+    return {
+        "host": host["host"],
+        "status": host["status"],
+        "error": host["error"],
+        "checks": checks,
+        "facts": host["facts"],
+    }
+
+
+def _script_json(value):
+    """JSON that stays inert inside <script type="application/json">: no "</script>", "<!--" or "&"."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _html_check_counts(fleet):
+    """Counts per failing check, each a link that filters the host table to the hosts failing it."""
+    catalogue = {entry["id"]: entry for entry in fleet["catalogue"]}
+    rows = []
+    for check_id, counts in fleet["summary"]["checks"].items():
+        entry = catalogue[check_id]
         rows.append(
-            "<tr><td>%s</td><td>%s%s</td><td>%s</td><td>%s</td><td>%s%s</td><td>%s</td></tr>"
+            '<tr data-check="%s"><td><a href="#check=%s">%s</a></td><td>%s</td><td>%s</td><td class="num">%d</td>'
+            '<td class="num">%d</td><td>%s</td></tr>'
             % (
-                _e(check["id"]),
-                _e(check["title"]),
-                '<span class="controls">%s</span>' % _e(controls) if controls else "",
-                _e(check["severity"]),
-                _badge(check["result"]),
-                _e(check["finding"]),
-                note,
-                _e(check["remediation"]),
+                _e(check_id),
+                _e(check_id),
+                _e(check_id),
+                _e(entry["title"]),
+                _e(entry["severity"]),
+                counts[FAIL],
+                counts[UNKNOWN],
+                _e(entry["remediation"]),
             )
         )
-    facts = json.dumps(host["facts"], indent=2, sort_keys=True, ensure_ascii=False) if host["facts"] else "null"
-    error = '<p class="muted">%s</p>' % _e(host["error"]) if host["error"] else ""
+    if not rows:
+        return ""
     return (
-        '<details class="host" id="host-%d"%s><summary>%s %s</summary>%s'
-        "<table><thead><tr><th>ID</th><th>Check</th><th>Severity</th><th>Result</th><th>Finding</th>"
-        "<th>Remediation</th></tr></thead><tbody>%s</tbody></table>"
-        "<details><summary>kdump_info facts</summary><pre>%s</pre></details></details>"
-        % (
-            index,
-            "" if host["status"] == READY else " open",
-            _e(host["host"]),
-            _badge(host["status"], STATUS_LABELS[host["status"]]),
-            error,
-            "".join(rows),
-            _e(facts),
+        '<h2>Failing checks</h2><table id="check-table"><thead><tr><th>Check</th><th>Title</th><th>Severity</th>'
+        '<th class="num">Failed</th><th class="num">Unknown</th><th>Fix</th></tr></thead><tbody>%s</tbody></table>'
+        % "".join(rows)
+    )
+
+
+def _groups(hosts):
+    """(distribution, kernel) -> host count per status, the groups with most hosts not ready first."""
+    groups = {}
+    for host in hosts:
+        counts = groups.setdefault(_host_group(host), {READY: 0, DEGRADED: 0, NOT_READY: 0})
+        counts[host["status"]] += 1
+    return sorted(groups.items(), key=lambda item: (-item[1][NOT_READY], -item[1][DEGRADED], item[0]))
+
+
+def _html_groups(groups):
+    rows = []
+    for (dist_text, kernel), counts in groups:
+        key = "%s / %s" % (dist_text, kernel)
+        rows.append(
+            '<tr data-group="%s"><td><a href="#group=%s">%s</a></td><td>%s</td><td class="num">%d</td>'
+            '<td class="num">%d</td><td class="num">%d</td><td class="num">%d</td></tr>'
+            % (
+                _e(key),
+                _e(urllib.parse.quote(key, safe="")),
+                _e(dist_text),
+                _e(kernel),
+                sum(counts.values()),
+                counts[READY],
+                counts[DEGRADED],
+                counts[NOT_READY],
+            )
         )
+    return (
+        '<h2>By distribution and kernel</h2><table id="group-table"><thead><tr><th>Distribution</th><th>Kernel</th>'
+        '<th class="num">Hosts</th><th class="num">Ready</th><th class="num">Degraded</th>'
+        '<th class="num">Not ready</th></tr></thead><tbody>%s</tbody></table>' % "".join(rows)
+    )
+
+
+def _html_filters(fleet, groups):
+    """The filter box above the host table; the script applies it (and the #check=, #group=, #status=, #q= links)."""
+    catalogue = {entry["id"]: entry for entry in fleet["catalogue"]}
+
+    def options(pairs):
+        return "".join('<option value="%s">%s</option>' % (_e(value), _e(label)) for value, label in pairs)
+
+    statuses = [("", "any status")] + [(status, STATUS_LABELS[status]) for status in (NOT_READY, DEGRADED, READY)]
+    checks = [("", "any check")] + [
+        (check_id, "%s %s (%d)" % (check_id, catalogue[check_id]["title"], counts[FAIL] + counts[UNKNOWN]))
+        for check_id, counts in fleet["summary"]["checks"].items()
+    ]
+    group_options = [("", "any distribution and kernel")] + [
+        ("%s / %s" % key, "%s / %s (%d)" % (key[0], key[1], sum(counts.values()))) for key, counts in groups
+    ]
+    return (
+        '<div class="filters" id="filters">'
+        '<input type="search" id="filter-text" placeholder="Filter: host, kernel, distribution, reason" '
+        'aria-label="Filter hosts by text">'
+        '<select id="filter-status" aria-label="Status">%s</select>'
+        '<select id="filter-check" aria-label="Failing check">%s</select>'
+        '<select id="filter-group" aria-label="Distribution and kernel">%s</select>'
+        '<span id="filter-count" class="muted">%d hosts</span></div>'
+        % (options(statuses), options(checks), options(group_options), len(fleet["hosts"]))
     )
 
 
@@ -748,7 +973,8 @@ def _html_controls(catalogue):
 
 def render_html(fleet):
     """A single self-contained page: the gate, what changed since the previous audit, summary, SVG chart,
-    exceptions, sortable host table, per-host detail (each check's controls and exception), the controls table.
+    exceptions, counts per failing check and per distribution and kernel, the filterable and sortable host
+    table, one host's detail at a time (each check's controls and exception), the controls table.
 
     Every host-provided string is HTML-escaped, and a Content-Security-Policy lets only this page's own
     script and style run, so even a missed escape could not load or execute anything.
@@ -772,6 +998,12 @@ def render_html(fleet):
         '<div class="count %s"><b>%d</b>%s</div>' % (status, summary[status], STATUS_LABELS[status])
         for status in (READY, DEGRADED, NOT_READY)
     )
+    groups = _groups(hosts)
+    data = {
+        "hosts": [_host_data(h) for h in hosts],
+        "catalogue": {e["id"]: [e["title"], e["severity"], e["remediation"]] for e in fleet["catalogue"]},
+        "status_labels": STATUS_LABELS,
+    }
     body = [
         "<h1>kdump readiness audit</h1>",
         '<p class="meta">Generated %s &middot; %d hosts</p>' % (_e(fleet["generated"]), summary["total"]),
@@ -779,13 +1011,21 @@ def render_html(fleet):
         _html_drift(fleet["drift"]) if fleet.get("drift") else "",
         '<section class="summary"><div class="counts" id="counts">%s</div>%s</section>' % (counts, _chart(summary)),
         _html_exceptions(fleet["exceptions"]) if fleet.get("exceptions") else "",
+        _html_check_counts(fleet),
+        _html_groups(groups),
         "<h2>Hosts</h2>",
-        '<p class="muted">Click a column header to sort.</p>',
+        '<p class="muted">Click a column header to sort, a host to see its checks.</p>',
+        _html_filters(fleet, groups),
         '<table id="host-table" data-sorted-by="status:asc"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
         % (headers, "".join(_host_row(i, h) for i, h in enumerate(hosts))),
         "<h2>Host details</h2>",
-        "".join(_host_detail(i, h) for i, h in enumerate(hosts)),
+        # One host at a time, drawn by the script from the data below: a page of 5,000 hosts stays small
+        # enough to open quickly, where every host's table in the page took a browser most of a minute.
+        '<section id="host-detail"><p class="muted">Click a host name in the table to see its checks, findings '
+        "and kdump_info facts here.</p></section>",
+        "<noscript><p>Host details need JavaScript; the JSON and Markdown reports hold them.</p></noscript>",
         _html_controls(fleet["catalogue"]),
+        '<script type="application/json" id="host-data">%s</script>' % _script_json(data),
     ]
     return (
         "<!DOCTYPE html>\n"

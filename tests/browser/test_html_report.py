@@ -120,6 +120,13 @@ class Dom(html.parser.HTMLParser):
     def rows(self):
         return [attrs["data-host"] for tag, attrs in self.tags if tag == "tr" and "data-host" in attrs]
 
+    def shown_rows(self):
+        return [a["data-host"] for t, a in self.tags if t == "tr" and "data-host" in a and "hidden" not in a]
+
+    def detail_checks(self):
+        """(check, result) of each row of the host detail the script drew."""
+        return [(a["data-check"], a["data-result"]) for t, a in self.tags if t == "tr" and "data-result" in a]
+
     def first(self, tag, **wanted):
         return next(a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in wanted.items()))
 
@@ -147,7 +154,9 @@ def test_page_as_loaded_has_counts_and_worst_hosts_first(tmp_path, report):
     assert dom.title == "kdump readiness audit"  # the hostile host name did not run
     assert dom.titles[1] == "Fleet readiness: 2 ready, 2 degraded, 2 not ready"
     assert not [t for t, a in dom.tags if t == "img"]
-    assert len([t for t, a in dom.tags if t == "script"]) == 1
+    assert len([t for t, a in dom.tags if t == "script"]) == 2  # the page's script and the hosts' data
+    assert "data-ready-ms" in dom.first("table", id="host-table")
+    assert dom.first("section", id="host-detail").get("data-host") is None  # no host chosen yet
     table = dom.first("table", id="host-table")
     assert table["data-sorted-by"] == "status:asc"
     assert dom.rows() == [
@@ -190,3 +199,39 @@ def test_sorting_by_host_name_ascending(tmp_path, report):
         "echo.example.com",
     ]
     assert dom.title == "kdump readiness audit"
+
+
+def test_a_failing_check_link_filters_the_table(tmp_path, report):
+    dom = dump_dom(tmp_path, report, "#check=KDUMP-007")
+    # bravo has nothing loaded; echo was unreachable, so it fails only KDUMP-000
+    assert dom.shown_rows() == ["bravo.example.com"]
+    assert dom.first("table", id="host-table")["data-shown"] == "1"
+    assert dom.first("select", id="filter-check") is not None
+
+
+def test_status_and_text_filters_combine(tmp_path, report):
+    dom = dump_dom(tmp_path, report, "#status=degraded&q=CHARLIE")
+    assert dom.shown_rows() == ["charlie.example.com"]
+    everything = dump_dom(tmp_path, report, "#status=ready")
+    assert everything.shown_rows() == ["alpha.example.com", "delta.example.com"]
+
+
+def test_a_distribution_and_kernel_group_link_filters_the_table(tmp_path, report):
+    dom = dump_dom(tmp_path, report, "#group=-%20%2F%20-")
+    assert dom.shown_rows() == ["echo.example.com"]  # the unreachable host: no distribution, no kernel
+
+
+def test_a_host_link_draws_that_hosts_checks_and_keeps_hostile_names_as_text(tmp_path, report):
+    dom = dump_dom(tmp_path, report, "#host-0")
+    assert dom.first("section", id="host-detail")["data-host"] == "bravo.example.com"
+    checks = dict(dom.detail_checks())
+    assert len(checks) == 17
+    assert checks["KDUMP-007"] == "fail" and checks["KDUMP-000"] == "pass"
+    hostile = dump_dom(tmp_path, report, "#host-2")
+    assert hostile.first("section", id="host-detail")["data-host"] == HOSTILE_HOST
+    assert hostile.title == "kdump readiness audit"
+    assert not [t for t, a in hostile.tags if t == "img"]
+    # A filter link, then a host: the host keeps the filter (a hash without filters leaves them alone).
+    both = dump_dom(tmp_path, report, "#status=not_ready&host-1")
+    assert both.shown_rows() == ["bravo.example.com", "echo.example.com"]
+    assert both.first("section", id="host-detail")["data-host"] == "echo.example.com"

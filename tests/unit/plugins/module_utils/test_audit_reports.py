@@ -18,6 +18,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils import _audit_drift as
 from ansible_collections.kdump.fleet.plugins.module_utils import _audit_reports
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
     FILE_NAMES,
+    _sorted_hosts,
     md_escape,
     render_html,
     render_json,
@@ -318,18 +319,41 @@ ALLOWED_TAGS = {
     "summary",
     "pre",
     "script",
+    "input",
+    "select",
+    "option",
+    "noscript",
 }
+
+
+def host_data(page):
+    """The hosts' data the page's script draws the host detail from (<script type="application/json">)."""
+    return json.loads(page.raw["script"][_script_index(page, {"type": "application/json", "id": "host-data"})])
+
+
+def _script_index(page, attrs):
+    return [a for tag, a in page.tags if tag == "script"].index(attrs)
+
+
+def page_script(page):
+    """The page's one executable script."""
+    return page.raw["script"][_script_index(page, {})]
 
 
 def test_html_escapes_every_host_provided_string():
     page = parse(render_html(sample_fleet()))
     assert {tag for tag, _attrs in page.tags} <= ALLOWED_TAGS  # no <img>, <svg onload>, ...
     assert not [attrs for _tag, attrs in page.tags if any(name.startswith("on") for name in attrs)]
-    assert len(page.raw["script"]) == 1
+    assert len(page.raw["script"]) == 2  # the page's script and the hosts' data
     text = "".join(page.text)
     assert HOSTILE_HOST in text  # shown as text
-    assert HOSTILE_PATH in text
     assert "<b>6.1</b>" in text
+    # The data block holds no markup character at all, so nothing in it can end the block or open a tag.
+    data_text = page.raw["script"][_script_index(page, {"type": "application/json", "id": "host-data"})]
+    assert not set("<>&") & set(data_text)
+    data = host_data(page)
+    assert HOSTILE_HOST in [host["host"] for host in data["hosts"]]
+    assert HOSTILE_PATH in json.dumps(data["hosts"], ensure_ascii=False)
     # The only <b> elements are the summary counts.
     assert sum(1 for tag, _attrs in page.tags if tag == "b") == 3
 
@@ -347,7 +371,7 @@ def test_html_is_self_contained_and_locked_by_its_csp():
     def sha(text):
         return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'"
 
-    style, script = sha(page.raw["style"][0]), sha(page.raw["script"][0])
+    style, script = sha(page.raw["style"][0]), sha(page_script(page))
     assert csp == f"default-src 'none'; style-src {style}; script-src {script}; img-src data:"
 
 
@@ -382,12 +406,65 @@ def test_html_summary_chart_table_and_details():
         "reserved",
         "reason",
     ]
-    details = [a for t, a in page.tags if t == "details" and a.get("class") == "host"]
-    assert [d["id"] for d in details] == [f"host-{i}" for i in range(6)]
-    assert "open" not in details[-1]  # the ready host starts collapsed
+    links = [a["href"] for t, a in page.tags if t == "a" and a["href"].startswith("#host-")]
+    assert links == [f"#host-{i}" for i in range(6)]
+    # The detail each link opens: the same host at the same index, with every check.
+    data = host_data(page)
+    assert [h["host"] for h in data["hosts"]] == [r["data-host"] for r in rows]
+    assert [len(h["checks"]) for h in data["hosts"]] == [len(h["checks"]) for h in _sorted_hosts(fleet)]
+    assert set(data["catalogue"]) == {entry["id"] for entry in fleet["catalogue"]}
     text = "".join(page.text)
     assert "Fleet readiness: 1 ready, 3 degraded, 2 not ready" in text
     assert "kdump readiness gate FAILED: 1 of 6 hosts ready (16.7 %)" in text
+
+
+def test_html_counts_per_failing_check_link_to_the_filtered_table():
+    fleet = sample_fleet()
+    page = parse(render_html(fleet))
+    rows = [a for t, a in page.tags if t == "tr" and "data-check" in a and "data-result" not in a]
+    failing = fleet["summary"]["checks"]
+    assert [r["data-check"] for r in rows][: len(failing)] == list(failing)
+    links = [a["href"] for t, a in page.tags if t == "a" and a["href"].startswith("#check=")]
+    assert links == [f"#check={check}" for check in failing]
+    # Each host row names the checks it fails (or cannot tell), which is what the check filter matches.
+    by_host = {a["data-host"]: a["data-checks"].split() for t, a in page.tags if t == "tr" and "data-host" in a}
+    assert by_host["web1.example.com"] == []
+    assert "KDUMP-007" in by_host["db1.example.com"]  # nothing loaded
+    assert by_host["gone.example.com"] == ["KDUMP-000"]
+    options = [a["value"] for t, a in page.tags if t == "option"]
+    assert options[:4] == ["", "not_ready", "degraded", "ready"]
+    assert [o for o in options if o.startswith("KDUMP-")] == list(failing)
+
+
+def test_html_groups_hosts_by_distribution_and_kernel_worst_first():
+    fleet = sample_fleet()
+    page = parse(render_html(fleet))
+    groups = [a["data-group"] for t, a in page.tags if t == "tr" and "data-group" in a and "data-host" not in a]
+    # Most not ready first, then most degraded: Debian 12 has one not ready and two degraded hosts, the
+    # unreachable host (no facts) one not ready.
+    assert groups == ["debian 12 / 6.1.0-28-amd64", "- / -", "debian 12 / <b>6.1</b>"]
+    links = [a["href"] for t, a in page.tags if t == "a" and a["href"].startswith("#group=")]
+    assert links[0] == "#group=debian%2012%20%2F%206.1.0-28-amd64"
+    rows = {a["data-host"]: a["data-group"] for t, a in page.tags if t == "tr" and "data-host" in a}
+    assert rows["web1.example.com"] == "debian 12 / 6.1.0-28-amd64"
+    assert sorted(set(rows.values())) == sorted(groups)
+
+
+def test_html_chart_labels_fit_the_chart_at_fleet_size():
+    fleet = sample_fleet()
+    fleet["summary"].update(total=5000, ready=0, degraded=0, not_ready=5000)
+    page = parse(_audit_reports._chart(fleet["summary"]))
+    width = int(next(a for t, a in page.tags if t == "svg")["width"])
+    label = next(a for t, a in page.tags if t == "text" and a.get("class") == "label-not_ready")
+    text = "".join(page.text)
+    assert "5000 (100.0 %)" in text
+    assert int(label["x"]) + 9 * len("5000 (100.0 %)") <= width
+
+
+def test_html_host_data_cannot_end_its_script_block():
+    text = _audit_reports._script_json({"host": "</script><script>alert(1)</script><!--", "note": "a & b"})
+    assert not set("<>&") & set(text)
+    assert json.loads(text) == {"host": "</script><script>alert(1)</script><!--", "note": "a & b"}
 
 
 def test_html_gate_passed_styling():
@@ -616,8 +693,13 @@ def test_html_shows_drift_on_top_exceptions_controls_and_escapes_them():
     assert states == ["valid", "expired"]
     text = "".join(page.text)
     assert HOSTILE_REASON in text and "ISSO <J. Doe>" in text  # shown as text, never as markup
-    assert "excepted by kdump_audit_exceptions[0], approved by ISSO <J. Doe>, valid through 2026-12-31" in text
-    assert "conflicts with service_kdump_disabled (DISA STIG RHEL-09-213115)" in text
+    # The host detail the script draws: the excepted check says so, with its controls for the host's product.
+    checks = [check for host in host_data(page)["hosts"] for check in host["checks"]]
+    excepted = [check for check in checks if check[4] == "excepted"]
+    assert excepted and excepted[0][5].startswith(
+        "excepted by kdump_audit_exceptions[0], approved by ISSO <J. Doe>, valid through 2026-12-31"
+    )
+    assert "conflicts with service_kdump_disabled (DISA STIG RHEL-09-213115)" in [check[3] for check in checks]
     assert "RHEL-08-010670 (RHEL 8, ComplianceAsCode/content@b3a2cca products/rhel8/controls/stig_rhel8.yml)" in text
     assert "/r/<old>/kdump-audit.json" in text
     badges = [attrs["class"] for tag, attrs in page.tags if tag == "span" and "badge" in attrs.get("class", "")]
