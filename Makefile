@@ -26,7 +26,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(COLL_ROOT)
 
-.PHONY: help setup system-deps lint units browser sanity molecule molecule-all test demo bench clean build
+.PHONY: help setup system-deps lint units browser sanity ee molecule molecule-all test demo bench clean build
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -71,6 +71,14 @@ $(SANITY_GET_PIP): .ci/get_pip_bootstrap.py
 browser: setup system-deps ## The HTML audit report rendered in headless chromium
 	KDUMP_FLEET_REQUIRE_BROWSER=1 pytest tests/browser
 
+# The build context only: building the image needs a container engine and quay.io, neither here.
+ee: setup ## The execution environment's build context (ansible-builder create), checked
+	rm -rf .tmp/ee && mkdir -p .tmp/ee
+	ansible-galaxy collection build --force --output-path .tmp/ee
+	cp .tmp/ee/kdump-fleet-*.tar.gz .tmp/ee/kdump-fleet.tar.gz
+	ansible-builder create -f execution-environment.yml -c .tmp/ee/context --output-filename Containerfile
+	pytest tests/ee
+
 sanity: setup system-deps $(SANITY_GET_PIP) ## ansible-test sanity on the pinned ansible-core
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	# Copy exactly what git would ship (tracked + new, minus .gitignore'd files).
@@ -94,7 +102,7 @@ test: setup system-deps $(SANITY_GET_PIP) ## Everything CI runs
 	mkdir -p .tmp
 	trap '[ -z "$$build" ] || kill $$build 2>/dev/null || true; kdump-lab reap' EXIT; trap 'exit 130' INT TERM; \
 	  kdump-lab build --jobs 2 $(addprefix --distro ,$(LAB_DISTROS)) >.tmp/image-build.log 2>&1 & build=$$!; \
-	  checks=0; $(MAKE) --no-print-directory lint sanity units browser || checks=$$?; \
+	  checks=0; $(MAKE) --no-print-directory lint sanity units browser ee || checks=$$?; \
 	  if [ $$checks != 0 ]; then exit $$checks; fi; \
 	  if ! wait $$build; then build=; echo "image build failed:"; cat .tmp/image-build.log; exit 1; fi; \
 	  build=; echo "--- image build (beside the checks) ---"; cat .tmp/image-build.log; \
