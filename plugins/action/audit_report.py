@@ -9,8 +9,6 @@ on the controller, never anything on a managed host).
 
 from __future__ import annotations
 
-import os
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_drift import AuditDriftError, read_previous
@@ -21,6 +19,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import 
     render_markdown,
     write_reports,
 )
+from ansible_collections.kdump.fleet.plugins.module_utils._controller_paths import controller_path
 from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import (
     CHECK_IDS,
     DEFAULT_SETTINGS,
@@ -61,13 +60,6 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
     @staticmethod
-    def _controller_path(path):
-        """A controller path as the audit takes it: ~ expanded, relative to where ansible-playbook was started."""
-        path = os.path.expanduser(path)
-        # `ansible-playbook kdump.fleet.audit` runs a playbook inside the installed collection: no place for reports.
-        return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
-
-    @staticmethod
     def _results(args, task_vars):
         """host -> registered kdump_info result, from ``results`` or read from hostvars by ``result_var``."""
         if (args["results"] is None) == (args["result_var"] is None):
@@ -93,7 +85,7 @@ class ActionModule(ActionBase):
             settings = validate_settings({key: args[key] for key in DEFAULT_SETTINGS})
             validate_exceptions(args["exceptions"])
             if args["previous_report"]:
-                previous = read_previous(self._controller_path(args["previous_report"]))
+                previous = read_previous(controller_path(args["previous_report"]))
         except (AuditSettingsError, AuditExceptionsError, AuditDriftError) as exc:
             raise AnsibleActionFail(str(exc)) from None
 
@@ -106,7 +98,7 @@ class ActionModule(ActionBase):
             groups=task_vars.get("groups") or {},
             previous=previous,
         )
-        report_dir = self._controller_path(args["report_dir"])
+        report_dir = controller_path(args["report_dir"])
         try:
             paths = write_reports(fleet, report_dir, args["formats"])
         except OSError as exc:

@@ -7,10 +7,9 @@ serialised into a module payload, and only report files on the controller are wr
 
 from __future__ import annotations
 
-import os
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.kdump.fleet.plugins.module_utils._controller_paths import controller_path
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_inventory_report import (
     FORMATS,
     InventoryInputError,
@@ -51,8 +50,7 @@ class ActionModule(ActionBase):
             inventory = build(results, keep=args["keep"], apply=args["apply"], removed=removed)
         except InventoryInputError as exc:
             raise AnsibleActionFail(str(exc)) from None
-        report_dir = os.path.expanduser(args["report_dir"])
-        report_dir = report_dir if os.path.isabs(report_dir) else os.path.join(os.getcwd(), report_dir)
+        report_dir = controller_path(args["report_dir"])
         try:
             paths = write_reports(inventory, report_dir, args["formats"])
         except OSError as exc:

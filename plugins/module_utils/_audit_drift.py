@@ -36,26 +36,31 @@ def _unusable(path, problem):
     )
 
 
-def read_previous(path):
-    """The previous report at ``path`` (a controller path), checked; AuditDriftError when it cannot be used."""
+def read_report_text(path, unusable):
+    """The text of the JSON report at ``path``, after the checks any report file gets (exists, a regular
+    file, a sane size, UTF-8); ``unusable(path, problem)`` makes the error to raise."""
     if not os.path.exists(path):
-        raise _unusable(path, "does not exist")
+        raise unusable(path, "does not exist")
     if os.path.isdir(path):
-        raise _unusable(path, "is a directory (the report is the file kdump-audit.json in it)")
+        raise unusable(path, "is a directory (the report is the file kdump-audit.json in it)")
     # A FIFO or a device would block the read or never end it.
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
-        raise _unusable(path, "is not a regular file")
+        raise unusable(path, "is not a regular file")
     if info.st_size > MAX_REPORT_BYTES:
-        raise _unusable(
+        raise unusable(
             path, "is %d bytes, more than the %d an audit report of any fleet needs" % (info.st_size, MAX_REPORT_BYTES)
         )
     try:
         with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+            return stream.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise _unusable(path, "cannot be read (%s)" % (getattr(exc, "strerror", None) or exc)) from None
-    return parse_previous(text, path)
+        raise unusable(path, "cannot be read (%s)" % (getattr(exc, "strerror", None) or exc)) from None
+
+
+def read_previous(path):
+    """The previous report at ``path`` (a controller path), checked; AuditDriftError when it cannot be used."""
+    return parse_previous(read_report_text(path, _unusable), path)
 
 
 def parse_previous(text, path="the previous report"):
