@@ -51,7 +51,7 @@ options:
     default: 50
   previous_report:
     description:
-      - Path on the controller of a previous run's C(kdump-audit.json), merged or not: RV(drift) says what
+      - Path on the controller of a previous run's C(kdump-audit.json), merged or not; RV(drift) then says what
         changed since. The slices' own drift is not used (each saw only its slice).
     type: str
   min_ready_percent:

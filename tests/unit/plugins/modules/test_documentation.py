@@ -23,6 +23,7 @@ MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py"))
 # What ansible-doc shows for each module: attribute -> support (and platforms for platform).
 ATTRIBUTES = {
     "audit_report": {"check_mode": "full", "diff_mode": "none"},
+    "audit_merge": {"check_mode": "full", "diff_mode": "none"},
     "crash_test": {
         "action": "full",
         "async": "none",
@@ -41,6 +42,7 @@ ATTRIBUTES = {
 OWN_DESCRIPTIONS = {
     ("kdump_info", "check_mode"): "The module never changes anything; check mode returns the same result.",
     ("audit_report", "check_mode"): "Evaluates and writes the reports on the controller in check mode too;",
+    ("audit_merge", "check_mode"): "Writes the merged reports on the controller in check mode too;",
     ("dump_inventory", "check_mode"): "The module never changes anything; check mode returns the same result.",
     ("dump_inventory_report", "check_mode"): "Writes the reports on the controller in check mode too;",
     ("crash_test", "check_mode"): "Runs every guard (including M(kdump.fleet.kdump_info))",
