@@ -17,10 +17,10 @@ from ansible_collections.kdump.fleet.plugins.module_utils import _dump_model
 
 ROLE = "kdump.fleet.kdump"
 # Variables of the other parts of this collection that share the kdump_ prefix.
-OTHER_PREFIXES = ("kdump_audit_", "kdump_crash_test_")
-# Not in the argument spec but the role's: its output for the caller, and the kdump.fleet.kdump
-# playbook's host selection.
-ROLE_OUTPUTS = ("kdump_reboot_required", "kdump_hosts")
+OTHER_PREFIXES = ("kdump_audit_", "kdump_crash_test_", "kdump_dumps_")
+# Not in the argument spec but the role's: its output for the caller, and the kdump.fleet.kdump and
+# kdump.fleet.site playbooks' host selection and rolling batches.
+ROLE_OUTPUTS = ("kdump_reboot_required", "kdump_hosts", "kdump_serial", "kdump_max_fail_percentage")
 
 
 def spec_option_names(spec, entry="main"):

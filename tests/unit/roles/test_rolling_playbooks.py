@@ -1,0 +1,69 @@
+"""kdump.fleet.kdump and kdump.fleet.site in rolling batches, run for real with ansible-playbook.
+
+The inventory's hosts point at a closed port on loopback, so nothing can be changed anywhere: what is
+proven is the order of things. A batch setting that is not a batch size is refused before any host is
+contacted, and a canary that fails (here: unreachable) stops the rollout before the next batch.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.skipif(shutil.which("ansible-playbook") is None, reason="needs ansible-playbook")
+INVENTORY = """\
+[web]
+web0 ansible_host=127.0.0.1 ansible_port=9
+web1 ansible_host=127.0.0.1 ansible_port=9
+web2 ansible_host=127.0.0.1 ansible_port=9
+
+[dumps]
+dump0 ansible_host=127.0.0.1 ansible_port=9
+"""
+
+
+def playbook(tmp_path, name, *extra):
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(INVENTORY)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="default")
+    env["ANSIBLE_SSH_ARGS"] = "-o ConnectTimeout=2 -o BatchMode=yes"
+    return subprocess.run(
+        [str(pathlib.Path(sys.executable).with_name("ansible-playbook")), "-i", str(inventory), name, *extra],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("name", ["kdump.fleet.kdump", "kdump.fleet.site"])
+def test_a_bad_batch_setting_is_refused_before_any_host_is_contacted(tmp_path, name):
+    done = playbook(
+        tmp_path,
+        name,
+        "-e",
+        '{"kdump_serial": [1, "0%"], "kdump_max_fail_percentage": 150}',
+        "-e",
+        "dump_server_hosts=dumps",
+    )
+    assert done.returncode == 2, done.stdout[-3000:]
+    assert "kdump_serial[1]='0%' is not a batch size" in done.stdout
+    assert "kdump_max_fail_percentage=150 must be a number from 0 to 100" in done.stdout
+    for host in ("web0", "web1", "web2", "dump0"):
+        assert f"[{host}]" not in done.stdout  # never tried
+
+
+def test_a_failed_canary_stops_the_rollout_before_the_next_batch(tmp_path):
+    done = playbook(tmp_path, "kdump.fleet.kdump", "-e", "kdump_hosts=web")
+    assert done.returncode != 0
+    assert "3 hosts in 3 batches: 1, 1, 1" in done.stdout  # 10 % and 25 % of 3 round down to 0: one host
+    assert "fatal: [web0]: UNREACHABLE!" in done.stdout
+    assert "[web1]" not in done.stdout and "[web2]" not in done.stdout
