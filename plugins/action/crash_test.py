@@ -12,6 +12,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible_collections.kdump.fleet.plugins.module_utils import _crash_protocol as evidence
 from ansible_collections.kdump.fleet.plugins.module_utils import _dump_server
+from ansible_collections.kdump.fleet.plugins.module_utils import _progress as progress
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_locator import (
     DumpLocatorError,
     HostAccess,
@@ -39,7 +40,10 @@ ARGUMENT_SPEC = {
     "validate_timeout": {"type": "int", "default": 900},
     "dump_server": {"type": "list", "elements": "str"},
     "dump_server_path": {"type": "str"},
+    "progress": {"type": "bool", "default": True},
 }
+# While the host is down, a dump server is asked this often whether the capture kernel is writing to it.
+SERVER_POLL_S = 20
 
 
 class CrashTestError(Exception):
@@ -85,6 +89,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         started = self._now()
         host = task_vars.get("inventory_hostname") or getattr(self._play_context, "remote_addr", None) or "the host"
+        self._host_name = host
 
         # Guards: nothing on the host changes before all of them pass.
         if self._connection.transport == "local":
@@ -288,6 +293,12 @@ class ActionModule(ActionBase):
 
     # ------------------------------------------------------- crash and verify
 
+    def _progress_emitter(self, enabled):
+        """Where phase lines go: the controller's stderr at once (json/yaml stdout stays clean), or -vvv."""
+        if enabled:
+            return lambda text: display.display(text, stderr=True)
+        return display.vvv
+
     def _crash_and_verify(self, args, info, locator, probe):
         boot_id, host_epoch = probe
         delay = max(0, args["trigger_delay"])
@@ -323,11 +334,22 @@ class ActionModule(ActionBase):
             state["trigger_epoch"] = epoch + delay
         state["trigger_via"] = via
         trigger_at = state["trigger_at"] = sent_at + delay
+        # Every phase is counted from the crash itself (the trigger fires delay s after it was sent).
+        phases = state["phases"] = progress.Phases(
+            "crash test", self._host_name, trigger_at, self._progress_emitter(args["progress"])
+        )
+        phases.mark(progress.TRIGGER_SENT, sent_at, detail="the kernel panics in %d s" % delay)
 
         restore = self._apply_connection_options(self._wait_settings(args["connect_timeout"]))
         watch = evidence.BootWatch(boot_id, args["stable_checks"])
         try:
-            up_at = self._wait_until_stable(watch, trigger_at + args["reboot_timeout"], args["stable_interval"])
+            up_at = self._wait_until_stable(
+                watch,
+                trigger_at + args["reboot_timeout"],
+                args["stable_interval"],
+                phases,
+                self._capture_probe(locator, before, state),
+            )
         except WaitTimedOut:
             msg = evidence.timeout_message(watch, args["reboot_timeout"], args["console_log_hint"])
             state["boot_ids_seen"] = watch.new_boot_ids
@@ -349,6 +371,12 @@ class ActionModule(ActionBase):
 
         state["dump"] = dict(dump, location=locator.describe(), server=getattr(locator, "server", None))
         state["trigger_to_dump_s"] = round(dump["mtime"] - state["trigger_epoch"], 1)
+        # Learnt now, from the file's time on the host (or server) clock: the capture kernel finished it then.
+        phases.mark(
+            progress.DUMP_WRITTEN,
+            seconds=state["trigger_to_dump_s"],
+            detail="%s, %.1f MiB" % (dump["path"], dump["size"] / 1048576.0),
+        )
         check = self._validate(locator, dump["path"], args)
         state["dump"]["format"] = check["format"]
         if not check["valid"]:
@@ -364,15 +392,47 @@ class ActionModule(ActionBase):
             )
             return self._failed(state, msg)
         state["capture_log"] = excerpt
+        phases.mark(progress.DUMP_VERIFIED, self._now(), detail="makedumpfile reads it, its log shows the sysrq panic")
         return self._succeeded(state)
 
-    def _wait_until_stable(self, watch, deadline, stable_interval):
-        """Poll the boot id until the same new one is seen often enough; return when it was first seen."""
+    def _capture_probe(self, locator, before, state):
+        """While the host is down: a function telling whether a new dump appears on the dump server (else None)."""
+        if getattr(locator, "server", None) is None:
+            return None  # a local target is only seen once the host is back
+        last = {"at": None}
+
+        def probe(now):
+            if last["at"] is not None and now - last["at"] < SERVER_POLL_S:
+                return None
+            last["at"] = now
+            try:
+                fresh = evidence.new_dumps(before, locator.list_dumps(), state["trigger_epoch"])
+            except (CrashTestError, DumpLocatorError, AnsibleError, OSError) as err:
+                display.vvv("crash_test: the dump server could not be listed while the host is down: %s" % err)
+                return None
+            if not fresh:
+                return None
+            return "the capture kernel is writing %s on the dump server %s (%.1f MiB so far)" % (
+                fresh[-1]["path"],
+                locator.server,
+                fresh[-1]["size"] / 1048576.0,
+            )
+
+        return probe
+
+    def _wait_until_stable(self, watch, deadline, stable_interval, phases=None, capture_probe=None):
+        """Poll the boot id until the same new one is seen often enough; return when it was first seen.
+
+        phases: marked as the host goes down, comes back with a new boot id and stays up; capture_probe
+        (now -> text or None): asked while the host is down whether its capture kernel is writing a dump.
+        """
         attempt = 0
         first_seen = None
         while True:
             observed = watch.observe(self._read_boot_id())
             now = self._now()
+            if phases is not None:
+                self._mark_boot_phase(phases, watch, observed, now, capture_probe)
             if observed in (watch.NEW, watch.STABLE) and watch.streak == 1:
                 first_seen = now
             if observed == watch.STABLE:
@@ -387,6 +447,20 @@ class ActionModule(ActionBase):
                 raise WaitTimedOut()
             display.vvv("crash_test: boot id state %s, next check in %.1f s" % (observed, min(delay, remaining)))
             self._sleep(min(delay, remaining))
+
+    @staticmethod
+    def _mark_boot_phase(phases, watch, observed, now, capture_probe):
+        if observed == watch.DOWN:
+            phases.mark(progress.HOST_DOWN, now)
+            if capture_probe is not None and progress.CAPTURE_BOOT not in phases.seen:
+                writing = capture_probe(now)
+                if writing:
+                    phases.mark(progress.CAPTURE_BOOT, now, detail=writing)
+        elif observed in (watch.NEW, watch.STABLE):
+            if watch.streak == 1:
+                phases.mark(progress.HOST_BACK, now, detail="new boot id %s" % watch.candidate)
+            if observed == watch.STABLE:
+                phases.mark(progress.UP_AND_STABLE, now, detail="the same boot id %d times" % watch.stable_checks)
 
     def _read_boot_id(self):
         """The host's boot id, or None while it does not answer."""
@@ -500,6 +574,8 @@ class ActionModule(ActionBase):
         ):
             if key in state:
                 result[key] = state[key]
+        if "phases" in state:
+            result["phases"] = state["phases"].as_dict()
         dump = state.get("dump")
         if dump:
             result["dump"] = dump

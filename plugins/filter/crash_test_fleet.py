@@ -7,6 +7,7 @@ from ansible.errors import AnsibleError, AnsibleFilterError
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible_collections.kdump.fleet.plugins.module_utils import _crash_test_fleet as fleet
+from ansible_collections.kdump.fleet.plugins.module_utils import _progress
 
 
 def _inventory(groups):
@@ -56,6 +57,13 @@ def crash_test_summary(hosts, results, check_mode=False):
     return fleet.summary_rows(list(hosts), results, bool(check_mode))
 
 
+def crash_test_timings(rows):
+    """The per-host timing table of the summary rows: one line per host, seconds after the crash per phase."""
+    if not isinstance(rows, (list, tuple)):
+        raise AnsibleFilterError("crash_test_timings expects the rows of crash_test_summary")
+    return _progress.timing_table(list(rows), _progress.CRASH_TEST_PHASES)
+
+
 def crash_test_verdict(rows, check_mode=False):
     """{passed, not_passed, msg} for the rows crash_test_summary returned."""
     return fleet.verdict(list(rows or []), bool(check_mode))
@@ -78,4 +86,5 @@ class FilterModule:
             "crash_test_summary": crash_test_summary,
             "crash_test_verdict": crash_test_verdict,
             "crash_test_stop_batches": crash_test_stop_batches,
+            "crash_test_timings": crash_test_timings,
         }

@@ -286,6 +286,8 @@ def summary_row(host, result, check_mode=False):
         "dump_server": (result.get("dump") or {}).get("server") if isinstance(result.get("dump"), dict) else None,
         "dump_bytes": result.get("dump_bytes"),
         "dump_ram_share": result.get("dump_ram_share"),
+        # phase -> seconds after the crash, as the action saw each (kdump.fleet's _progress)
+        "phases": result.get("phases") if isinstance(result.get("phases"), dict) else {},
         "msg": msg,
         "line": line,
     }

@@ -104,6 +104,15 @@ options:
         lays it out (C(dump_server_root) of the server, else C(/srv/kdump/dumps); NAME is
         C(dump_server_client_name) of the host, else its inventory name).
     type: str
+  progress:
+    description:
+      - Print one line on the controller as each phase of the wait is seen, with its seconds after the crash -
+        trigger sent, host down, capture boot (a dump server target only, whose listing shows the dump being
+        written while the host is down), host back, up and stable, dump written, dump verified.
+      - The lines go to stderr, so a json or yaml callback's stdout stays theirs. With V(false) they are shown at
+        C(-vvv) only. RV(phases) is returned either way.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - kdump.fleet.attributes
   - kdump.fleet.attributes.check_mode_full
@@ -229,6 +238,14 @@ dump_ram_share:
   returned: when a new dump was found and RAM is known
   type: float
   sample: 0.014
+phases:
+  description:
+    - Each phase of the wait that was seen, with its seconds after the crash (the trigger is sent
+      O(trigger_delay) seconds before it). A failed test has the phases it got to.
+  returned: when the trigger was sent
+  type: dict
+  sample: {trigger sent: -2.0, host down: 3.1, capture boot: 44.8, host back: 139.2, up and stable: 170.4,
+           dump written: 97.4, dump verified: 181.0}
 trigger_to_dump_s:
   description: Seconds from the trigger to the dump file's last write (its mtime), both on the host's clock.
   returned: when a new dump was found

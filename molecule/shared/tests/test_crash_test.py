@@ -38,6 +38,18 @@ def test_crash_test_task_succeeded(crash_result):
     assert crash_result["boot_id_after"] != crash_result["boot_id_before"]
 
 
+def test_the_phases_were_seen_in_order(crash_result):
+    """The live progress the action printed: each phase with its seconds after the crash."""
+    phases = crash_result["phases"]
+    assert phases["trigger sent"] < 0 < phases["host down"] < phases["host back"] <= phases["up and stable"]
+    assert phases["host back"] == crash_result["trigger_to_up_s"]
+    assert phases["dump written"] == crash_result["trigger_to_dump_s"]
+    assert phases["dump verified"] >= phases["up and stable"]
+    if crash_result["dump"].get("server"):
+        # a dump server shows the capture kernel writing while the host is down
+        assert phases["host down"] < phases["capture boot"] < phases["host back"]
+
+
 def test_evidence_record_says_success(host, crash_result, evidence):
     record = host.file(EVIDENCE_PATH)
     assert record.user == "root"

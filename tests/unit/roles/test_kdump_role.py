@@ -153,7 +153,7 @@ def test_kdump_conf_template_parses_without_errors():
 
 def test_the_reboot_probes_carry_ssh_keepalives_on_top_of_the_hosts_own_arguments():
     """A control master left on a dead connection must fail, not hang the reboot wait (docs/lab.md)."""
-    reboot = next(task for task in ROLE_DATA.all_tasks() if "ansible.builtin.reboot" in task)
+    reboot = next(task for task in ROLE_DATA.all_tasks() if "kdump.fleet.reboot" in task)
     extra = reboot["vars"]["ansible_ssh_extra_args"]
     assert extra.startswith("{{ __kdump_ssh_extra_args }} ")
     assert "-o ServerAliveInterval=5 -o ServerAliveCountMax=3" in extra
@@ -166,5 +166,5 @@ def test_the_reboot_probes_carry_ssh_keepalives_on_top_of_the_hosts_own_argument
 def test_the_reboot_starts_on_a_fresh_connection():
     """Keepalives bind only a master the reboot task opens: the one before it is closed first."""
     tasks = list(ROLE_DATA.all_tasks())
-    reboot = next(index for index, task in enumerate(tasks) if "ansible.builtin.reboot" in task)
+    reboot = next(index for index, task in enumerate(tasks) if "kdump.fleet.reboot" in task)
     assert tasks[reboot - 1].get("ansible.builtin.meta") == "reset_connection"

@@ -356,6 +356,56 @@ def test_success_reports_the_dump_timings_and_writes_evidence(action, host, cloc
     assert clock.sleeps[-2:] == [10, 10]
 
 
+@pytest.fixture
+def shown(monkeypatch):
+    """The lines the action printed on the controller, and whether each went to stderr."""
+    lines = []
+
+    class Recorder:
+        def display(self, text, stderr=False, **_kwargs):
+            lines.append((text, stderr))
+
+        def vvv(self, text, **_kwargs):
+            pass
+
+        def warning(self, text, **_kwargs):
+            pass
+
+    monkeypatch.setattr(crash_test_action, "display", Recorder())
+    return lines
+
+
+def test_each_phase_is_shown_as_it_happens_and_returned_with_its_seconds(action, host, shown):
+    result = run(action)
+    assert "failed" not in result, result["msg"]
+    phases = result["phases"]
+    # a local dump is only seen once the host is back: no capture boot phase
+    assert list(phases) == ["trigger sent", "host down", "host back", "up and stable", "dump written", "dump verified"]
+    assert phases["trigger sent"] == -2.0  # sent 2 s (trigger_delay) before the panic
+    assert 0 <= phases["host down"] <= 12.5
+    assert phases["host back"] == result["trigger_to_up_s"]
+    assert phases["dump written"] == 80.0 and phases["up and stable"] >= phases["host back"] + 20
+    texts = [text for text, _stderr in shown]
+    assert texts[0] == "crash test web01: trigger sent, -2 s; the kernel panics in 2 s"
+    assert texts[2].startswith(f"crash test web01: host back, {phases['host back']:.0f} s; new boot id {NEW_BOOT}")
+    assert texts[4] == f"crash test web01: dump written, 80 s; {NEW_DUMP_NAME}, {NEW_DUMP_SIZE / 1048576:.1f} MiB"
+    assert all(stderr for _text, stderr in shown)  # stdout stays the callback's (json, yaml)
+
+
+def test_progress_false_keeps_the_phases_but_prints_nothing(action, host, task_args, shown):
+    task_args["progress"] = False
+    result = run(action)
+    assert len(result["phases"]) == 6 and shown == []
+
+
+def test_a_host_that_never_comes_back_shows_how_far_it_got(action, host, task_args, shown):
+    host.after_crash = [(0, None)]
+    task_args["reboot_timeout"] = 60
+    result = run(action)
+    assert result["failed"]
+    assert list(result["phases"]) == ["trigger sent", "host down"]
+
+
 def test_the_dropped_connection_of_the_trigger_is_expected(action, host):
     host.trigger_answer = AnsibleConnectionFailure("Shared connection to 10.0.2.2 closed.")
     result = run(action)
@@ -601,8 +651,10 @@ def test_an_ssh_dump_is_found_and_checked_on_the_dump_server(action, host, task_
     assert result["dump_path"] == dump_path
     assert result["dump"]["location"] == "/srv/kdump/dumps/web01 on the dump server dumps01"
     assert result["dump"]["server"] == "dumps01"
-    # Listed twice and checked on the server; the host only got the probes, the trigger and the evidence.
-    assert [c.split("=", 1)[0].split(" ", 1)[0] for c in dump_server.commands] == ["LC_ALL", "LC_ALL", "dump"]
+    # Checked on the server; the host only got the probes, the trigger and the evidence.
+    # Listed before, once while the host was down (the capture kernel's dump is there), after, then checked.
+    assert [c.split("=", 1)[0].split(" ", 1)[0] for c in dump_server.commands] == ["LC_ALL", "LC_ALL", "LC_ALL", "dump"]
+    assert list(result["phases"])[:4] == ["trigger sent", "host down", "capture boot", "host back"]
     assert not any(cmd.startswith("dump=") for cmd in host.commands)
     assert host.written[0]["dump_path"] == dump_path
     assert host.written[0]["dump_server"] == "dumps01"

@@ -21,6 +21,7 @@ from ansible_collections.kdump.fleet.plugins.filter.crash_test_fleet import (
     crash_test_selection,
     crash_test_stop_batches,
     crash_test_summary,
+    crash_test_timings,
     crash_test_verdict,
 )
 
@@ -51,7 +52,39 @@ def test_filters_are_registered():
         "crash_test_summary",
         "crash_test_verdict",
         "crash_test_stop_batches",
+        "crash_test_timings",
     }
+
+
+def test_the_timing_table_has_a_column_per_phase_and_a_dash_for_an_unseen_one():
+    rows = [
+        {
+            "host": "kdump-c12",
+            "result": "success",
+            "phases": {
+                "trigger sent": -2.0,
+                "host down": 3.1,
+                "capture boot": 44.8,
+                "host back": 139.2,
+                "up and stable": 170.4,
+                "dump written": 97.4,
+                "dump verified": 181.0,
+            },
+        },
+        {"host": "web1", "result": "failed", "phases": {"trigger sent": -2.0, "host down": 2.9}},
+        {"host": "web2", "result": "not tested", "phases": {}},
+    ]
+    lines = crash_test_timings(rows)
+    assert lines[0].startswith("host       result      trigger sent  host down  capture boot")
+    assert lines[0].endswith("dump written  dump verified")
+    assert lines[1].startswith("---------  ----------  ")
+    assert lines[2].split() == ["kdump-c12", "success", "-2", "3", "45", "139", "170", "97", "181"]
+    assert lines[3].split() == ["web1", "failed", "-2", "3", "-", "-", "-", "-", "-"]
+    assert lines[4].split() == ["web2", "not", "tested"] + ["-"] * 7
+    widths = {len(line) for line in lines[:3]}
+    assert len(widths) == 1  # fixed width: the columns line up
+    with pytest.raises(AnsibleFilterError):
+        crash_test_timings("web1")
 
 
 def test_every_filter_has_its_documentation_file():

@@ -33,6 +33,14 @@ ATTRIBUTES = {
         "platform": "full",
     },
     "crashkernel": {"check_mode": "full", "diff_mode": "full"},
+    "reboot": {
+        "action": "full",
+        "async": "none",
+        "bypass_host_loop": "none",
+        "check_mode": "full",
+        "diff_mode": "none",
+        "platform": "full",
+    },
     "kdump_info": {"check_mode": "full", "diff_mode": "none"},
     "dump_inventory": {"check_mode": "full", "diff_mode": "none"},
     "dump_inventory_report": {"check_mode": "full", "diff_mode": "none"},
@@ -47,6 +55,9 @@ OWN_DESCRIPTIONS = {
     ("dump_inventory_report", "check_mode"): "Writes the reports on the controller in check mode too;",
     ("crash_test", "check_mode"): "Runs every guard (including M(kdump.fleet.kdump_info))",
     ("crash_test", "async"): "The host goes down during the task.",
+    ("reboot", "check_mode"): "Reports a reboot without rebooting",
+    ("reboot", "async"): "The host goes down during the task.",
+    ("reboot", "platform"): "The hosts M(ansible.builtin.reboot) reboots.",
     ("crash_test", "platform"): "Linux hosts with kdump (kdump-tools or kdumpctl).",
 }
 
