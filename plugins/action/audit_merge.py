@@ -38,6 +38,7 @@ ARGUMENT_SPEC = {
     "summary_max_hosts": {"type": "int", "default": 50},
     "previous_report": {"type": "str"},
     "min_ready_percent": {"type": "float"},
+    "expected_slices": {"type": "int"},
 }
 
 
@@ -74,7 +75,7 @@ class ActionModule(ActionBase):
                 gate = validate_settings({"min_ready_percent": gate})["min_ready_percent"]
             slices = [read_slice(path) for path in paths]
             previous = read_previous(controller_path(args["previous_report"])) if args["previous_report"] else None
-            fleet = merge(slices, previous, min_ready_percent=gate)
+            fleet = merge(slices, previous, min_ready_percent=gate, expected_slices=args["expected_slices"])
         except (AuditMergeError, AuditDriftError, AuditSettingsError) as exc:
             raise AnsibleActionFail("%s Nothing was written." % exc) from None
         try:
@@ -83,6 +84,12 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(
                 "cannot write the merged audit reports to %s: %s; set kdump_audit_report_dir to a writable directory"
                 % (report_dir, exc.strerror or exc)
+            ) from None
+        except Exception as exc:  # every format is rendered before any file is written
+            raise AnsibleActionFail(
+                "%s: the merged report cannot be written: a slice holds a host record the reports cannot show "
+                "(%s: %s); audit that slice again with this collection. Nothing was written."
+                % (VARIABLE, type(exc).__name__, exc)
             ) from None
 
         summary = fleet["summary"]

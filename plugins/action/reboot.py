@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action.reboot import ActionModule as BuiltinReboot
 from ansible.utils.display import Display
 from ansible_collections.kdump.fleet.plugins.module_utils import _progress as progress
@@ -28,7 +29,7 @@ class ActionModule(BuiltinReboot):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         host = task_vars.get("inventory_hostname") or "the host"
-        shown = bool(self._task.args.get("progress", True))
+        shown = boolean(self._task.args.get("progress", True), strict=False)
         emit = (lambda text: display.display(text, stderr=True)) if shown else display.vvv
         self._phases = progress.Phases("reboot", host, self._now(), emit)
         result = super().run(tmp, task_vars)

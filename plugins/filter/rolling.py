@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.kdump.fleet.plugins.filter.readiness import readiness
 from ansible_collections.kdump.fleet.plugins.module_utils import _rolling
 
@@ -29,31 +30,34 @@ def rolling_batches(serial, max_fail_percentage, total):
 
 
 def rolling_gate(batch, hostvars, hosts_all, serial, check_mode=False):
-    """The health gate after a batch of the kdump role: {passed, ready, awaiting_reboot, problems, msg}."""
+    """The health gate after a batch of the kdump role: {passed, ready, awaiting_reboot, problems, msg}.
+
+    batch: ansible_play_batch, the batch's hosts still in the play; the whole batch is cut from hosts_all.
+    """
     if not isinstance(batch, (list, tuple)):
         raise AnsibleFilterError("rolling_gate expects ansible_play_batch, got %s" % type(batch).__name__)
+    number, count, whole = _rolling.current_batch(list(hosts_all), list(batch), list(serial))
     states = {}
-    for host in batch:
+    for host in whole:
         facts = hostvars.get(host) or {}
         after = facts.get("__kdump_after") or {}
-        wanted_on = str(facts.get("kdump_enabled", True)).lower() not in ("false", "no", "0", "off")
         verdict = None
         if isinstance(after.get("kdump"), dict):
-            verdict = _readiness_verdict(after["kdump"], wanted_on)
+            # as the role reads it: kdump_enabled | bool
+            verdict = _readiness_verdict(after["kdump"], boolean(facts.get("kdump_enabled", True), strict=False))
         states[host] = {
             "verdict": verdict,
-            "reboot_required": str(facts.get("kdump_reboot_required", False)).lower() in ("true", "yes", "1"),
+            "reboot_required": boolean(facts.get("kdump_reboot_required", False), strict=False),
             "check_mode": bool(check_mode),
         }
-    result = _rolling.gate(list(batch), states)
-    number, count = _rolling.batch_position(list(hosts_all), list(batch), list(serial))
+    result = _rolling.gate(whole, list(batch), states)
     where = "batch %s of %d" % (number if number is not None else "?", count)
     parts = ["%d ready" % len(result["ready"])]
     if result["awaiting_reboot"]:
         parts.append("%d await a reboot (kdump_reboot_ok is false)" % len(result["awaiting_reboot"]))
     if result["problems"]:
         parts.append("%d not ready" % len(result["problems"]))
-    result["msg"] = "%s (%d hosts): %s" % (where, len(batch), ", ".join(parts))
+    result["msg"] = "%s (%d host%s): %s" % (where, len(whole), "" if len(whole) == 1 else "s", ", ".join(parts))
     if result["problems"]:
         result["msg"] += "; no new batch starts: " + "; ".join(result["problems"])
     elif number is not None and number < count:

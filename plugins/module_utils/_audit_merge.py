@@ -19,6 +19,7 @@ import json
 from ansible_collections.kdump.fleet.plugins.module_utils import _audit_drift
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_exceptions import EXCEPTED
 from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import (
+    DEFAULT_SETTINGS,
     REPORT_VERSION,
     STATUSES,
     summarize,
@@ -32,6 +33,7 @@ _SEVERITIES = frozenset((REQUIRED, ADVISORY))
 _SAME_IN_EVERY_SLICE = ("settings", "catalogue")
 # An exception's own fields (the rest is what the slice found: its hosts, whether it had expired).
 _EXCEPTION_FIELDS = ("index", "check", "hosts", "reason", "approved_by", "expires")
+_EXCEPTION_STATES = frozenset(("excepted", "expired", "unused"))
 
 
 class AuditMergeError(ValueError):
@@ -49,10 +51,15 @@ def read_slice(path):
     """The slice report at ``path`` (a controller path), parsed and checked."""
     text = _audit_drift.read_report_text(path, _unusable)
     try:
-        report = json.loads(text)
+        report = json.loads(text, parse_constant=_no_constant)
     except ValueError as exc:
         raise _unusable(path, "is not JSON (%s)" % exc) from None
     return check_slice(report, path)
+
+
+def _no_constant(name):
+    # NaN and Infinity: Python's json takes them, no report writer or browser does.
+    raise ValueError("%s is not a JSON number" % name)
 
 
 def _is_str_list(value):
@@ -88,8 +95,57 @@ def _record_problem(record):
         for key in ("title", "finding", "remediation"):
             if not isinstance(check.get(key), str):
                 return "checks[%d] (%s) has no %s" % (index, check["id"], key)
-        if not isinstance(check.get("controls", []), list) or not isinstance(check.get("exception") or {}, dict):
-            return "checks[%d] (%s) has controls or an exception of the wrong type" % (index, check["id"])
+        problem = _controls_problem(check.get("controls", [])) or _check_exception_problem(check)
+        if problem:
+            return "checks[%d] (%s) %s" % (index, check["id"], problem)
+    return None
+
+
+def _controls_problem(controls, compact=True):
+    """Why controls cannot be shown, or None. A check's are compact (STIG IDs as text); the catalogue's full."""
+    if not isinstance(controls, list):
+        return "has controls that are not a list"
+    for control in controls:
+        if not isinstance(control, dict) or not all(isinstance(control.get(k), str) for k in ("id", "relation")):
+            return "has a control without an id and a relation"
+        stig = control.get("stig") or []
+        readable = _is_str_list(stig) if compact else isinstance(stig, list) and all(isinstance(i, dict) for i in stig)
+        if not readable:
+            return "has a control whose STIG IDs cannot be read"
+    return None
+
+
+def _check_exception_problem(check):
+    exception = check.get("exception")
+    if exception is None:
+        return "is excepted without its exception" if check["result"] == EXCEPTED else None
+    if not isinstance(exception, dict):
+        return "has an exception that is not a mapping"
+    if not _is_index(exception.get("index")) or exception.get("state") not in _EXCEPTION_STATES:
+        return "has an exception without its index or state"
+    if not all(isinstance(exception.get(key), str) for key in ("reason", "approved_by", "expires")):
+        return "has an exception without its reason, approver or expiry"
+    return None
+
+
+def _is_index(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _catalogue_problem(catalogue):
+    """Why a slice's catalogue is not this collection's, or None: the reports look every check up in it."""
+    ids = [entry.get("id") if isinstance(entry, dict) else None for entry in catalogue]
+    if ids != list(CHECK_IDS):
+        return "has a check catalogue other than this collection's (%d checks): run the slices with this collection" % (
+            len(CHECK_IDS)
+        )
+    for entry in catalogue:
+        if not all(isinstance(entry.get(key), str) for key in ("title", "remediation")):
+            return "has catalogue entry %s without its title or remediation" % entry["id"]
+        if entry.get("severity") not in _SEVERITIES:
+            return "has catalogue entry %s with the severity %r" % (entry["id"], entry.get("severity"))
+        if _controls_problem(entry.get("controls") or [], compact=False):
+            return "has catalogue entry %s with unreadable controls" % entry["id"]
     return None
 
 
@@ -109,12 +165,21 @@ def check_slice(report, path):
             raise _unusable(path, "has no %s" % key)
     if not isinstance(report["settings"].get("min_ready_percent"), (int, float)):
         raise _unusable(path, "has no settings.min_ready_percent")
+    problem = _catalogue_problem(report["catalogue"])
+    if problem:
+        raise _unusable(path, problem)
     for index, record in enumerate(report["hosts"]):
         problem = _record_problem(record)
         if problem:
             raise _unusable(path, "hosts[%d] %s" % (index, problem))
     for index, exception in enumerate(report["exceptions"]):
-        if not isinstance(exception, dict) or any(key not in exception for key in _EXCEPTION_FIELDS):
+        if (
+            not isinstance(exception, dict)
+            or any(key not in exception for key in _EXCEPTION_FIELDS)
+            or not _is_index(exception["index"])
+            or not (isinstance(exception["hosts"], str) or _is_str_list(exception["hosts"]))
+            or not all(isinstance(exception[key], str) for key in ("check", "reason", "approved_by", "expires"))
+        ):
             raise _unusable(path, "exceptions[%d] is not an exception this collection wrote" % index)
     return {"path": str(path), "report": report}
 
@@ -157,16 +222,24 @@ def _check_same_audit(slices):
             )
 
 
-def merge(slices, previous=None, now=None, min_ready_percent=None):
+def merge(slices, previous=None, now=None, min_ready_percent=None, expected_slices=None):
     """The fleet report of the slices (from read_slice / check_slice), as one unsliced audit would write it.
 
     previous: a previous report from _audit_drift.read_previous, for the drift over the whole fleet (a
     slice's own drift only saw its slice, so it is not used). min_ready_percent (checked by the caller):
-    the fleet's gate, in place of the slices' own (which may be 0, so that no slice fails on its hosts).
+    the fleet's gate; None is the audit's default (100), never the slices' own, which is 0 when the slices
+    are kept from failing on their own hosts. expected_slices: how many slices the run had; fewer (a slice
+    job that died before writing) is an error, not a smaller fleet.
     """
     if not slices:
         raise AuditMergeError("%s matched no report: name the slices' kdump-audit.json files" % VARIABLE)
     now = now or datetime.datetime.now(datetime.timezone.utc)
+    if expected_slices is not None and len(slices) != expected_slices:
+        raise AuditMergeError(
+            "%s matched %d report(s), the run has %d slices (kdump_audit_merge_expected_slices): a slice is "
+            "missing (its job failed before writing) or one is from another run; nothing was written"
+            % (VARIABLE, len(slices), expected_slices)
+        )
     _check_same_audit(slices)
     owner = {}
     records = []
@@ -182,8 +255,9 @@ def merge(slices, previous=None, now=None, min_ready_percent=None):
             records.append(record)
     records.sort(key=lambda record: record["host"])
     settings = dict(slices[0]["report"]["settings"])
-    if min_ready_percent is not None:
-        settings["min_ready_percent"] = min_ready_percent
+    settings["min_ready_percent"] = float(
+        DEFAULT_SETTINGS["min_ready_percent"] if min_ready_percent is None else min_ready_percent
+    )
     first = slices[0]["report"]
     return {
         "version": REPORT_VERSION,

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import html
 import json
+import math
 import os
 import re
 import tempfile
@@ -556,8 +557,8 @@ _SCRIPT = """
   function showHost(index) {
     var started = performance.now();
     if (data === null) { data = JSON.parse(document.getElementById("host-data").textContent); }
+    if (typeof index !== "number" || index < 0 || index >= data.hosts.length) { return; }
     var host = data.hosts[index];
-    if (!host) { return; }
     var panel = document.getElementById("host-detail");
     panel.textContent = "";
     var heading = el("h3", null, host.host + " ");
@@ -604,7 +605,7 @@ _SCRIPT = """
     var wanted = {};
     window.location.hash.replace(/^#/, "").split("&").forEach(function (part) {
       var pair = /^([a-z]+)=(.*)$/.exec(part);
-      if (pair) {
+      if (pair && pair[1] !== "host") {
         try { wanted[pair[1]] = decodeURIComponent(pair[2]); } catch (error) { wanted[pair[1]] = ""; }
       } else if (/^host-[0-9]+$/.test(part)) {
         wanted.host = parseInt(part.slice(5), 10);
@@ -766,9 +767,20 @@ def _host_data(host):
     }
 
 
+def _finite(value):
+    """value with NaN and infinities as None: the browser's JSON.parse takes neither."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def _script_json(value):
     """JSON that stays inert inside <script type="application/json">: no "</script>", "<!--" or "&"."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    text = json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -1069,15 +1081,17 @@ def write_report_files(document, directory, formats, renderers, file_names):
     the dump inventory both write their reports through here.
     """
     directory = os.path.abspath(directory)
+    # Every format is rendered before any file is written: a document one renderer cannot show leaves
+    # the previous reports as they were, not a new JSON beside an old HTML.
+    texts = {fmt: render(document) for fmt, render in renderers.items() if fmt in formats}
     if not os.path.isdir(directory):
         os.makedirs(directory, mode=REPORT_DIR_MODE)
         os.chmod(directory, REPORT_DIR_MODE)  # makedirs' mode is reduced by the umask
     paths = {}
-    for fmt, render in renderers.items():
-        if fmt in formats:
-            path = os.path.join(directory, file_names[fmt])
-            _write_atomically(path, render(document))
-            paths[fmt] = path
+    for fmt, text in texts.items():
+        path = os.path.join(directory, file_names[fmt])
+        _write_atomically(path, text)
+        paths[fmt] = path
     return paths
 
 

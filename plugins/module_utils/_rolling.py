@@ -86,42 +86,49 @@ def plan_text(serial, total):
     )
 
 
-def batch_position(hosts_all, batch, serial):
-    """(batch number, batch count) of the batch whose hosts are ``batch``, from the play's whole host list."""
+def current_batch(hosts_all, remaining, serial):
+    """(batch number, batch count, the batch's hosts) of the batch some of whose hosts are ``remaining``.
+
+    hosts_all: the play's hosts in order (ansible_play_hosts_all); remaining: ansible_play_batch, which
+    leaves out the batch's hosts that failed, were unreachable or ended (meta: end_host). The whole batch
+    is cut from hosts_all by the plan, as ansible-core cut it.
+    """
     sizes = plan(serial, len(hosts_all))
-    positions = [hosts_all.index(host) for host in batch if host in hosts_all]
+    positions = [hosts_all.index(host) for host in remaining if host in hosts_all]
     if not positions:
-        return None, len(sizes)
+        return None, len(sizes), list(remaining)
     first, start = min(positions), 0
     for number, size in enumerate(sizes, 1):
         if first < start + size:
-            return number, len(sizes)
+            return number, len(sizes), hosts_all[start : start + size]
         start += size
-    return len(sizes), len(sizes)
+    return len(sizes), len(sizes), list(remaining)
 
 
-def gate(batch, states):
-    """The health gate after a batch: which of its hosts are ready, await a reboot, or are not verified.
+def gate(batch, remaining, states):
+    """The health gate after a batch: which of its hosts are ready, await a reboot, or stop the rollout.
 
-    states: host -> {"verdict": the role's readiness verdict or None, "reboot_required": bool, "check_mode": bool}.
-    A host awaiting a reboot that kdump_reboot_ok did not allow is not a failure: it was asked for.
+    batch: every host of the batch; remaining: those still in the play (the others failed, were
+    unreachable, or ended the play awaiting a reboot). states: host -> {"verdict": the role's readiness
+    verdict or None, "reboot_required": bool, "check_mode": bool}. A host awaiting a reboot that
+    kdump_reboot_ok did not allow is not a failure: it was asked for.
     """
-    ready, waiting, unverified, not_ready = [], [], [], []
+    ready, waiting, problems = [], [], []
     for host in batch:
         state = states.get(host) or {}
         verdict = state.get("verdict")
         if state.get("reboot_required"):
             waiting.append(host)
+        elif host not in remaining:
+            problems.append("%s: did not get through the role (unreachable or failed; its error is above)" % host)
         elif state.get("check_mode"):
             ready.append(host)
         elif not isinstance(verdict, dict):
-            unverified.append(host)
+            problems.append(
+                "%s: not verified (the role's kdump_verify step did not run; the rolling gate needs it)" % host
+            )
         elif verdict.get("ready"):
             ready.append(host)
         else:
-            not_ready.append("%s: %s" % (host, verdict.get("message") or "not ready"))
-    problems = not_ready + [
-        "%s: not verified (the role's kdump_verify step did not run; the rolling gate needs it)" % host
-        for host in unverified
-    ]
+            problems.append("%s: %s" % (host, verdict.get("message") or "not ready"))
     return {"ready": ready, "awaiting_reboot": waiting, "problems": problems, "passed": not problems}

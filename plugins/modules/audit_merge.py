@@ -56,10 +56,17 @@ options:
     type: str
   min_ready_percent:
     description:
-      - The fleet's readiness gate, in percent of the merged hosts, in place of the slices' own
-        C(kdump_audit_min_ready_percent). Run the slices with 0 so that none fails on its own hosts, and
-        gate the fleet here. When omitted, the slices' value applies.
+      - The fleet's readiness gate, in percent of the merged hosts. The slices' own
+        C(kdump_audit_min_ready_percent) is never used; run them with 0 so that none fails on its own hosts,
+        and gate the fleet here.
     type: float
+    default: 100
+  expected_slices:
+    description:
+      - How many slices the run has. Fewer matching reports (a slice job that failed before writing) or more
+        (one from another run) fail the task before anything is written; without it a missing slice would
+        only make a smaller fleet.
+    type: int
 extends_documentation_fragment:
   - kdump.fleet.attributes
   - kdump.fleet.attributes.read_only
@@ -102,7 +109,7 @@ summary:
   sample: {total: 3, ready: 1, degraded: 1, not_ready: 1, ready_percent: 33.3, min_ready_percent: 100.0,
            gate_passed: false, checks: {KDUMP-003: {fail: 1, unknown: 0}}}
 gate_passed:
-  description: Whether the share of ready hosts in the whole fleet reaches O(min_ready_percent) (or the slices' gate).
+  description: Whether the share of ready hosts in the whole fleet reaches O(min_ready_percent).
   returned: success
   type: bool
   sample: false

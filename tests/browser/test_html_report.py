@@ -235,3 +235,11 @@ def test_a_host_link_draws_that_hosts_checks_and_keeps_hostile_names_as_text(tmp
     both = dump_dom(tmp_path, report, "#status=not_ready&host-1")
     assert both.shown_rows() == ["bravo.example.com", "echo.example.com"]
     assert both.first("section", id="host-detail")["data-host"] == "echo.example.com"
+
+
+def test_a_crafted_host_link_draws_nothing_and_breaks_nothing(tmp_path, report):
+    for fragment in ("#host=length", "#host=constructor", "#host-99", "#status=%E0%A4%A&host-0"):
+        dom = dump_dom(tmp_path, report, fragment)
+        table = dom.first("table", id="host-table")
+        assert "data-ready-ms" in table, fragment  # the script ran to its end
+    assert dom.first("section", id="host-detail")["data-host"] == "bravo.example.com"  # host-0 after a bad %-escape

@@ -45,7 +45,9 @@ def playbook(tmp_path, name, *extra):
 
 
 @pytest.mark.parametrize("name", ["kdump.fleet.kdump", "kdump.fleet.site"])
-def test_a_bad_batch_setting_is_refused_before_any_host_is_contacted(tmp_path, name):
+@pytest.mark.parametrize("narrowed", [[], ["--limit", "web0,web1"], ["--tags", "kdump_config"]])
+def test_a_bad_batch_setting_is_refused_before_any_host_is_contacted(tmp_path, name, narrowed):
+    """Also under --limit and --tags, which skip a play or task that is not made to run for them."""
     done = playbook(
         tmp_path,
         name,
@@ -53,12 +55,13 @@ def test_a_bad_batch_setting_is_refused_before_any_host_is_contacted(tmp_path, n
         '{"kdump_serial": [1, "0%"], "kdump_max_fail_percentage": 150}',
         "-e",
         "dump_server_hosts=dumps",
+        *narrowed,
     )
     assert done.returncode == 2, done.stdout[-3000:]
     assert "kdump_serial[1]='0%' is not a batch size" in done.stdout
     assert "kdump_max_fail_percentage=150 must be a number from 0 to 100" in done.stdout
-    for host in ("web0", "web1", "web2", "dump0"):
-        assert f"[{host}]" not in done.stdout  # never tried
+    assert "UNREACHABLE" not in done.stdout  # no host was contacted
+    assert "PLAY [Configure kdump" not in done.stdout and "PLAY [Provision" not in done.stdout
 
 
 def test_a_failed_canary_stops_the_rollout_before_the_next_batch(tmp_path):
@@ -66,4 +69,10 @@ def test_a_failed_canary_stops_the_rollout_before_the_next_batch(tmp_path):
     assert done.returncode != 0
     assert "3 hosts in 3 batches: 1, 1, 1" in done.stdout  # 10 % and 25 % of 3 round down to 0: one host
     assert "fatal: [web0]: UNREACHABLE!" in done.stdout
-    assert "[web1]" not in done.stdout and "[web2]" not in done.stdout
+    assert "[web1]: UNREACHABLE" not in done.stdout and "[web2]: UNREACHABLE" not in done.stdout
+
+
+def test_the_plan_counts_the_hosts_of_the_limit(tmp_path):
+    done = playbook(tmp_path, "kdump.fleet.kdump", "-e", "kdump_hosts=web", "--limit", "web1,web2", "--check")
+    assert "2 hosts in 2 batches: 1, 1" in done.stdout, done.stdout[-3000:]
+    assert "[web0]" not in done.stdout

@@ -62,7 +62,11 @@ def without_generated(report):
 def test_a_glob_over_the_slices_writes_the_unsliced_report(tmp_path):
     paths, whole = write_slices(tmp_path)
     result = run_action(
-        {"reports": [str(tmp_path / "slice-*" / "kdump-audit.json")], "report_dir": str(tmp_path / "fleet")}
+        {
+            "reports": [str(tmp_path / "slice-*" / "kdump-audit.json")],
+            "report_dir": str(tmp_path / "fleet"),
+            "min_ready_percent": 60,
+        }
     )
     assert result["slices"] == [str(p) for p in paths]
     merged = json.loads((tmp_path / "fleet" / "kdump-audit.json").read_text())
@@ -135,25 +139,29 @@ def test_the_playbook_merges_and_gates_the_fleet(tmp_path):
             check=False,
         )
 
-    done = playbook("-e", "kdump_audit_merge_reports=slice-*/kdump-audit.json", "-e", "kdump_audit_report_dir=fleet")
+    done = playbook(
+        "-e",
+        "kdump_audit_merge_reports=slice-*/kdump-audit.json",
+        "-e",
+        "kdump_audit_report_dir=fleet",
+        "-e",
+        "kdump_audit_min_ready_percent=60",
+        "-e",
+        "kdump_audit_merge_expected_slices=3",
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "kdump readiness gate passed: 8 of 13 hosts ready (61.5 %)" in done.stdout
     merged = json.loads((tmp_path / "fleet" / "kdump-audit.json").read_text())
     assert without_generated(merged) == without_generated(whole)
-    # The same slices against a stricter gate: reports first, then the failure.
-    stricter = tmp_path / "stricter"
-    for index, path in enumerate(paths):
-        report = json.loads(path.read_text())
-        report["settings"]["min_ready_percent"] = 90
-        (stricter / f"s{index}").mkdir(parents=True)
-        (stricter / f"s{index}" / "kdump-audit.json").write_text(json.dumps(report))
-    failed = playbook("-e", "kdump_audit_merge_reports=stricter/s*/kdump-audit.json", "-e", "kdump_audit_report_dir=f2")
+    # Without a gate of its own the merge gates the fleet at the audit's default, 100 %: reports, then the failure.
+    failed = playbook("-e", "kdump_audit_merge_reports=slice-*/kdump-audit.json", "-e", "kdump_audit_report_dir=f2")
     assert failed.returncode == 2, failed.stdout[-3000:]
-    assert (
-        "kdump readiness gate FAILED: 8 of 13 hosts ready (61.5 %), kdump_audit_min_ready_percent is 90"
-        in failed.stdout
-    )
+    assert "gate FAILED: 8 of 13 hosts ready (61.5 %), kdump_audit_min_ready_percent is 100" in failed.stdout
     assert (tmp_path / "f2" / "kdump-audit.html").is_file()
+    missing = playbook(
+        "-e", "kdump_audit_merge_reports=slice-[01]/kdump-audit.json", "-e", "kdump_audit_merge_expected_slices=3"
+    )
+    assert missing.returncode == 2 and "matched 2 report(s), the run has 3 slices" in missing.stdout
     # Slices that never fail on their own (gate 0), gated as a fleet by the merge.
     gated = playbook(
         "-e",
@@ -175,3 +183,13 @@ def test_a_bad_fleet_gate_is_refused_naming_the_variable(tmp_path):
     with pytest.raises(AnsibleActionFail, match="kdump_audit_min_ready_percent"):
         run_action({"reports": [str(p) for p in paths], "report_dir": str(tmp_path / "f"), "min_ready_percent": 101})
     assert not (tmp_path / "f").exists()
+
+
+def test_a_slice_the_writers_cannot_show_leaves_no_report_behind(tmp_path):
+    paths, _whole = write_slices(tmp_path)
+    report = json.loads(paths[0].read_text())
+    report["hosts"][0]["facts"]["crashkernel"] = "big"  # a shape no check of check_slice looks at
+    paths[0].write_text(json.dumps(report))
+    with pytest.raises(AnsibleActionFail, match="the merged report cannot be written: .*Nothing was written"):
+        run_action({"reports": [str(p) for p in paths], "report_dir": str(tmp_path / "fleet")})
+    assert not (tmp_path / "fleet").exists()

@@ -99,7 +99,7 @@ def test_three_slices_merge_into_the_unsliced_report():
     results = fleet_results()
     whole = audit(results, list(results), previous_report())
     slices = sliced(results, 3)
-    merged = json.loads(render_json(merge(slices, previous_report(), now=NOW)))
+    merged = json.loads(render_json(merge(slices, previous_report(), now=NOW, min_ready_percent=60)))
     assert merged == whole
     # and so every report written from it
     assert render_markdown(merged) == render_markdown(whole)
@@ -120,7 +120,26 @@ def test_a_slice_without_hosts_and_a_single_slice_merge_too():
     results = fleet_results()
     whole = audit(results, list(results))
     parts = [check_slice(whole, "/r/all.json"), check_slice(audit(results, []), "/r/empty.json")]
-    assert json.loads(render_json(merge(parts, now=NOW))) == whole
+    assert json.loads(render_json(merge(parts, now=NOW, min_ready_percent=60))) == whole
+
+
+def test_the_fleet_gate_defaults_to_the_audits_100_never_the_slices_own():
+    results = fleet_results()
+    slices = sliced(results, 3)
+    for part in slices:
+        part["report"]["settings"]["min_ready_percent"] = 0  # slices kept from failing on their own hosts
+        part["report"]["summary"]["gate_passed"] = True
+    merged = merge(slices, now=NOW)
+    assert merged["settings"]["min_ready_percent"] == 100.0
+    assert merged["summary"]["gate_passed"] is False  # 8 of 13 ready
+    assert merge(slices, now=NOW, min_ready_percent=50)["summary"]["gate_passed"] is True
+
+
+def test_a_missing_slice_is_an_error_not_a_smaller_fleet():
+    slices = sliced(fleet_results(), 3)
+    with pytest.raises(AuditMergeError, match=r"matched 2 report\(s\), the run has 3 slices"):
+        merge(slices[:2], now=NOW, expected_slices=3)
+    assert merge(slices, now=NOW, expected_slices=3)["summary"]["total"] == 13
 
 
 def test_without_a_previous_report_the_slices_drift_is_not_carried_over():
@@ -180,6 +199,34 @@ def test_no_slices_is_an_error_naming_the_variable():
         (lambda r: r["hosts"][0]["checks"][2].update(finding=None), "hosts[0] checks[2] (KDUMP-002) has no finding"),
         (lambda r: r["hosts"][0].update(facts=[]), "hosts[0] has facts that are not a mapping"),
         (lambda r: r["exceptions"][0].pop("reason"), "exceptions[0] is not an exception this collection wrote"),
+        (lambda r: r["exceptions"][0].update(index="x"), "exceptions[0] is not an exception this collection wrote"),
+        (lambda r: r["exceptions"][0].update(hosts=5), "exceptions[0] is not an exception this collection wrote"),
+        (lambda r: r.update(catalogue=[]), "has a check catalogue other than this collection's"),
+        (lambda r: r["catalogue"][2].update(severity="x"), "has catalogue entry KDUMP-002 with the severity 'x'"),
+        (
+            lambda r: r["catalogue"][2].update(controls=[{"id": 1}]),
+            "has catalogue entry KDUMP-002 with unreadable controls",
+        ),
+        (
+            lambda r: r["hosts"][0]["checks"][2].update(controls=["x"]),
+            "hosts[0] checks[2] (KDUMP-002) has a control without an id",
+        ),
+        (
+            lambda r: r["hosts"][0]["checks"][2].update(controls=[{"id": "x", "relation": "y", "stig": [1]}]),
+            "hosts[0] checks[2] (KDUMP-002) has a control whose STIG IDs cannot be read",
+        ),
+        (
+            lambda r: r["hosts"][0]["checks"][2].update(result="excepted", exception=None),
+            "hosts[0] checks[2] (KDUMP-002) is excepted without its exception",
+        ),
+        (
+            lambda r: r["hosts"][0]["checks"][2].update(exception={"state": "excepted"}),
+            "hosts[0] checks[2] (KDUMP-002) has an exception without its index or state",
+        ),
+        (
+            lambda r: r["hosts"][0]["checks"][2].update(exception={"state": "excepted", "index": 0}),
+            "hosts[0] checks[2] (KDUMP-002) has an exception without its reason, approver or expiry",
+        ),
     ],
 )
 def test_a_slice_the_reports_could_not_show_is_refused_before_anything_is_written(change, problem):
@@ -201,6 +248,10 @@ def test_read_slice_checks_the_file_like_the_previous_report(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(AuditMergeError, match="is not JSON"):
         read_slice(str(tmp_path / "bad.json"))
+    # NaN and Infinity: Python reads them, no report writer or browser does
+    (tmp_path / "nan.json").write_text(good.read_text().replace('"reserved_bytes": 268435456', '"reserved_bytes": NaN'))
+    with pytest.raises(AuditMergeError, match="is not JSON .*NaN is not a JSON number"):
+        read_slice(str(tmp_path / "nan.json"))
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     with pytest.raises(AuditMergeError, match="is not a regular file"):

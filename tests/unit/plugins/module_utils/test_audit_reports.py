@@ -461,6 +461,11 @@ def test_html_chart_labels_fit_the_chart_at_fleet_size():
     assert int(label["x"]) + 9 * len("5000 (100.0 %)") <= width
 
 
+def test_html_host_data_has_no_number_the_browser_cannot_parse():
+    text = _audit_reports._script_json({"a": float("nan"), "b": [float("inf"), 1.5], "c": {"d": float("-inf")}})
+    assert json.loads(text) == {"a": None, "b": [None, 1.5], "c": {"d": None}}
+
+
 def test_html_host_data_cannot_end_its_script_block():
     text = _audit_reports._script_json({"host": "</script><script>alert(1)</script><!--", "note": "a & b"})
     assert not set("<>&") & set(text)

@@ -104,11 +104,15 @@ HOSTS_ALL = [f"web{i}" for i in range(12)]
 
 
 def test_the_gate_passes_a_batch_whose_hosts_the_role_verified_ready():
-    hostvars = {f"web{i}": {"__kdump_after": {"kdump": ready_info()}} for i in range(1, 3)}
-    gate = rolling_gate(["web1", "web2"], hostvars, HOSTS_ALL, [1, "10%", "25%"])
-    # 12 hosts: batches 1, 1, 3, 3, 3, 1; web1 and web2 are the second batch's and the third's first host
-    assert gate["passed"] is True and gate["ready"] == ["web1", "web2"]
-    assert gate["msg"] == "batch 2 of 6 (2 hosts): 2 ready; the next batch starts"
+    hostvars = {f"web{i}": {"__kdump_after": {"kdump": ready_info()}} for i in range(12)}
+    # 12 hosts: batches 1, 1, 3, 3, 3, 1
+    gate = rolling_gate(["web1"], hostvars, HOSTS_ALL, [1, "10%", "25%"])
+    assert gate["passed"] is True and gate["ready"] == ["web1"]
+    assert gate["msg"] == "batch 2 of 6 (1 host): 1 ready; the next batch starts"
+    third = rolling_gate(["web2", "web3", "web4"], hostvars, HOSTS_ALL, [1, "10%", "25%"])
+    assert third["msg"] == "batch 3 of 6 (3 hosts): 3 ready; the next batch starts"
+    last = rolling_gate(["web11"], hostvars, HOSTS_ALL, [1, "10%", "25%"])
+    assert last["msg"] == "batch 6 of 6 (1 host): 1 ready"
 
 
 def test_the_gate_stops_on_a_host_that_is_not_ready_or_was_not_verified():
@@ -117,9 +121,9 @@ def test_the_gate_stops_on_a_host_that_is_not_ready_or_was_not_verified():
         "web1": {},  # verify skipped (--skip-tags kdump_verify)
         "web2": {"__kdump_after": {"kdump": ready_info()}},
     }
-    gate = rolling_gate(["web0", "web1", "web2"], hostvars, HOSTS_ALL[:3], [1, 2])
+    gate = rolling_gate(["web0", "web1", "web2"], hostvars, HOSTS_ALL[:3], [3])
     assert gate["passed"] is False
-    assert gate["msg"].startswith("batch 1 of 2 (3 hosts): 1 ready, 2 not ready; no new batch starts: web0: KDUMP-007")
+    assert gate["msg"].startswith("batch 1 of 1 (3 hosts): 1 ready, 2 not ready; no new batch starts: web0: KDUMP-007")
     assert "web1: not verified (the role's kdump_verify step did not run; the rolling gate needs it)" in gate["msg"]
 
 
@@ -135,6 +139,30 @@ def test_hosts_awaiting_an_allowed_reboot_do_not_fail_the_gate_and_kdump_off_is_
     assert gate["passed"] is True, gate
     assert gate["awaiting_reboot"] == ["web0"]
     assert gate["msg"] == "batch 1 of 1 (2 hosts): 1 ready, 1 await a reboot (kdump_reboot_ok is false)"
+
+
+def test_hosts_that_left_the_batch_are_found_and_judged():
+    """ansible_play_batch leaves out unreachable and failed hosts, and those that ended awaiting a reboot."""
+    hostvars = {
+        "web2": {"__kdump_after": {"kdump": ready_info()}},
+        "web3": {"kdump_reboot_required": "True"},  # ended the play: meta end_host
+        "web4": {},  # unreachable: nothing registered
+    }
+    # 12 hosts, [1, 1, 3, ...]: web2-web4 are batch 3; only web2 is still in the play
+    gate = rolling_gate(["web2"], hostvars, HOSTS_ALL, [1, "10%", "25%"])
+    assert gate["passed"] is False
+    assert gate["ready"] == ["web2"] and gate["awaiting_reboot"] == ["web3"]
+    assert gate["problems"] == ["web4: did not get through the role (unreachable or failed; its error is above)"]
+    assert gate["msg"].startswith("batch 3 of 6 (3 hosts): 1 ready, 1 await a reboot (kdump_reboot_ok is false), 1 not")
+
+
+def test_kdump_enabled_is_read_as_the_role_reads_it():
+    off = ready_info()
+    off["crashkernel"].update(loaded=False, reserved_bytes=0, cmdline=None, configured=None)
+    off["service"].update(enabled=False, active=False)
+    for spelling in ("n", "no", "false", "f", "0", False):
+        hostvars = {"web0": {"kdump_enabled": spelling, "__kdump_after": {"kdump": off}}}
+        assert rolling_gate(["web0"], hostvars, ["web0"], [1])["passed"] is True, spelling
 
 
 def test_in_check_mode_the_gate_does_not_ask_for_a_verdict():
