@@ -111,7 +111,8 @@ test: setup system-deps $(SANITY_GET_PIP) ## Everything CI runs
 demo: setup system-deps ## Boot a lab VM, audit, roll kdump out, crash-test it, audit again
 	lab/demo.sh  # destroys its own VM on exit, and only that one
 
-bench: setup ## Benchmarks that print figures
+bench: setup system-deps ## Benchmarks that print figures (bench/run.py: fleet, html, core-collector)
+	bench/install_sshd.sh
 	python bench/run.py
 
 build: setup ## Build the collection tarball

@@ -1,0 +1,284 @@
+"""How does the audit scale with the fleet? Simulated hosts on this machine, over real SSH.
+
+The bench starts its own sshd on 127.0.0.1 (a port of its own, its own host and client keys, in a
+temporary directory; stopped at the end) and points N inventory hosts at it. Every host gets its own
+SSH connection (its own ControlPath), so each costs what a real host costs the controller: the
+handshake, the module transfer, the Python start. The hosts all read this machine's kdump state.
+
+For each N (default 20 and 200; --hosts 200 --hosts 1000 for the fleet sizes), with the same forks:
+
+- ``ping``: ``ansible all -m ping``, Ansible's own floor of one round trip per host;
+- ``audit``: ``ansible-playbook kdump.fleet.audit`` (one kdump_info round trip per host, then the
+  reports on the controller); its ratio to ``ping`` is the issue's target (within 1.10x);
+- ``plain``: bench/plain_facts.yml, the same facts gathered with one command/slurp task each (only up to
+  --plain-max-hosts, default 20: it takes 17 round trips per host); its ratio to the audit is the other
+  target (at least 8x);
+- the controller's peak memory (the ansible process's max RSS), the report sizes, and the time to write
+  the four reports again from the audit's JSON;
+- ``slices``: the same hosts audited as three slices (``--limit``), merged with kdump.fleet.audit_merge;
+  the merged report must equal the unsliced one, field by field, but for the timestamp and the free
+  space of the dump directory (a live reading of this machine, which moves between the runs); printed,
+  and the exit code.
+
+Prints a table and writes ``.tmp/bench/fleet_audit-<UTC stamp>.json``. No time is asserted.
+
+    python bench/run.py fleet                      # 20 and 200 hosts, 20 forks
+    python bench/run.py fleet --hosts 200 --hosts 1000 --forks 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ansible_collections.kdump.fleet.plugins.module_utils import _audit_reports
+
+REPO = Path(__file__).resolve().parent.parent
+OUT_DIR = REPO / ".tmp" / "bench"
+PLAIN_PLAYBOOK = Path(__file__).resolve().parent / "plain_facts.yml"
+SSHD = "/usr/sbin/sshd"
+PING_TARGET, PLAIN_TARGET = 1.10, 8.0  # the issue's targets: audit/ping at most, plain/audit at least
+SLICES = 3
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LoopbackSshd:
+    """An sshd of the bench's own on 127.0.0.1 only, with keys and config in ``directory``."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.port = free_port()
+        self.client_key = self.directory / "client_ed25519"
+        self.process = None
+
+    def config(self):
+        return "\n".join(
+            [
+                "ListenAddress 127.0.0.1",
+                f"Port {self.port}",
+                f"HostKey {self.directory / 'host_ed25519'}",
+                f"PidFile {self.directory / 'sshd.pid'}",
+                f"AuthorizedKeysFile {self.directory / 'authorized_keys'}",
+                "PermitRootLogin prohibit-password",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "UsePAM no",
+                "StrictModes no",
+                # Every fork opens its own connection at once: let them all in.
+                "MaxStartups 2000:30:4000",
+                "MaxSessions 64",
+                "LogLevel ERROR",
+                "",
+            ]
+        )
+
+    def start(self):
+        for name in ("host_ed25519", "client_ed25519"):
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.directory / name)], check=True
+            )
+        shutil.copy(self.directory / "client_ed25519.pub", self.directory / "authorized_keys")
+        (self.directory / "sshd_config").write_text(self.config())
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        self.process = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(self.directory / "sshd_config")],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.directory / "sshd.log", "w"),  # noqa: SIM115 - the process keeps it
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the bench's sshd did not listen on 127.0.0.1:{self.port}: {self.log()}")
+
+    def log(self):
+        path = self.directory / "sshd.log"
+        return path.read_text()[-2000:] if path.exists() else ""
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def inventory_text(count, sshd, control_dir):
+    """count hosts, all on the bench's sshd, each with its own SSH master connection."""
+    lines = ["[sim]"] + [f"sim{i:05d}" for i in range(count)]
+    lines += [
+        "",
+        "[sim:vars]",
+        "ansible_host=127.0.0.1",
+        f"ansible_port={sshd.port}",
+        "ansible_user=root",
+        f"ansible_ssh_private_key_file={sshd.client_key}",
+        # The host's own ControlPath: without it every host would share the first one's connection.
+        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+        f"-o ControlPath={control_dir}/{{{{ inventory_hostname }}}}'",
+        f"ansible_python_interpreter={sys.executable}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def timed(argv, env, cwd):
+    """(seconds, the process's peak RSS in MiB, rc) of one controller command; its output goes to run.log."""
+    started = time.perf_counter()
+    with open(Path(cwd) / "run.log", "ab") as log:
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    rc = os.waitstatus_to_exitcode(status)
+    return round(elapsed, 1), round(usage.ru_maxrss / 1024.0, 1), rc
+
+
+def ansible_env(work):
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_HOST_KEY_CHECKING="False",
+        ANSIBLE_STDOUT_CALLBACK="default",
+        ANSIBLE_LOCAL_TEMP=str(work / "ansible-local"),
+        ANSIBLE_RETRY_FILES_ENABLED="False",
+    )
+    return env
+
+
+def bin_path(name):
+    return str(Path(sys.executable).with_name(name))
+
+
+def measure(count, forks, sshd, work, plain_max):
+    run_dir = work / f"fleet-{count}"
+    (run_dir / "control").mkdir(parents=True)
+    inventory = run_dir / "hosts.ini"
+    inventory.write_text(inventory_text(count, sshd, run_dir / "control"))
+    env = ansible_env(run_dir)
+    common = ["-i", str(inventory), "-f", str(forks)]
+    figures = {"hosts": count, "forks": forks}
+
+    seconds, rss, rc = timed([bin_path("ansible"), "all", *common, "-m", "ansible.builtin.ping"], env, run_dir)
+    figures["ping"] = {"s": seconds, "rss_mib": rss, "rc": rc}
+    reports = run_dir / "reports"
+    audit = [bin_path("ansible-playbook"), *common, "kdump.fleet.audit", "-e", f"kdump_audit_report_dir={reports}"]
+    audit += ["-e", "kdump_audit_min_ready_percent=0"]  # the dev machine is not ready; the run must not fail
+    seconds, rss, rc = timed(audit, env, run_dir)
+    figures["audit"] = {"s": seconds, "rss_mib": rss, "rc": rc}
+    figures["reports"] = report_figures(reports)
+    if count <= plain_max:
+        seconds, rss, rc = timed([bin_path("ansible-playbook"), *common, str(PLAIN_PLAYBOOK)], env, run_dir)
+        figures["plain"] = {"s": seconds, "rss_mib": rss, "rc": rc}
+    figures["slices"] = sliced(count, common, env, run_dir, reports)
+    return figures
+
+
+def report_figures(reports):
+    """Sizes of the audit's reports, and the time to write all four again from its JSON."""
+    document = json.loads((reports / _audit_reports.FILE_NAMES["json"]).read_text())
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as again:
+        _audit_reports.write_reports(document, again)
+    return {
+        "write_s": round(time.perf_counter() - started, 2),
+        "bytes": {fmt: (reports / name).stat().st_size for fmt, name in _audit_reports.FILE_NAMES.items()},
+    }
+
+
+def sliced(count, common, env, run_dir, unsliced):
+    """Audit the hosts in SLICES slices (every SLICES-th host, as AWX cuts them), merge, compare."""
+    hosts = [f"sim{i:05d}" for i in range(count)]
+    slice_dirs = []
+    for index in range(SLICES):
+        limit = run_dir / f"slice-{index}.limit"
+        limit.write_text("\n".join(hosts[index::SLICES]) + "\n")
+        directory = run_dir / "slices" / f"slice-{index}"
+        argv = [bin_path("ansible-playbook"), *common, "kdump.fleet.audit", "--limit", f"@{limit}"]
+        argv += ["-e", f"kdump_audit_report_dir={directory}", "-e", "kdump_audit_min_ready_percent=0"]
+        timed(argv, env, run_dir)
+        slice_dirs.append(directory)
+    merged = run_dir / "merged"
+    argv = [bin_path("ansible-playbook"), "kdump.fleet.audit_merge", "-e", f"kdump_audit_report_dir={merged}"]
+    argv += ["-e", json.dumps({"kdump_audit_merge_reports": [str(d / "kdump-audit.json") for d in slice_dirs]})]
+    argv += ["-e", "kdump_audit_min_ready_percent=0", "-e", f"kdump_audit_merge_expected_slices={SLICES}"]
+    seconds, rss, rc = timed(argv, env, run_dir)
+
+    def comparable(path):
+        """The report without its timestamp and the one reading a live machine changes between two runs."""
+        report = json.loads(path.read_text())
+        report.pop("generated")
+        for host in report["hosts"]:
+            for facts in [host.get("facts")] + [check.get("facts") for check in host["checks"]]:
+                if isinstance(facts, dict) and isinstance(facts.get("storage"), dict):
+                    facts["storage"].pop("free_bytes", None)  # the dump directory's file system fills
+        return report
+
+    equal = rc == 0 and comparable(merged / "kdump-audit.json") == comparable(unsliced / "kdump-audit.json")
+    return {"merge_s": seconds, "merge_rss_mib": rss, "merge_rc": rc, "equal_to_unsliced": equal}
+
+
+def render_table(runs):
+    lines = [
+        f"{'hosts':>6} {'forks':>5} {'ping s':>8} {'audit s':>8} {'plain s':>8} {'audit/ping':>10} "
+        f"{'plain/audit':>11} {'peak MiB':>9} {'write s':>8} {'json MiB':>9} {'sliced = whole':>15}"
+    ]
+    for run in runs:
+        ping, audit, plain = run["ping"]["s"], run["audit"]["s"], (run.get("plain") or {}).get("s")
+        lines.append(
+            f"{run['hosts']:>6} {run['forks']:>5} {ping:>8} {audit:>8} {plain if plain else '-':>8} "
+            f"{audit / ping:>10.2f} {(plain / audit if plain else float('nan')):>11.1f} "
+            f"{run['audit']['rss_mib']:>9} {run['reports']['write_s']:>8} "
+            f"{run['reports']['bytes']['json'] / 1048576:>9.1f} {str(run['slices']['equal_to_unsliced']):>15}"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="bench/run.py fleet", description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, action="append", help="fleet size (repeat; default 20 and 200)")
+    parser.add_argument("--forks", type=int, default=20)
+    parser.add_argument(
+        "--plain-max-hosts", type=int, default=20, help="run the plain playbook up to this size (default 20)"
+    )
+    args = parser.parse_args(argv)
+    args.hosts = args.hosts or [20, 200]
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv if argv is not None else sys.argv[1:])
+    if not Path(SSHD).exists():
+        print(f"{SSHD} is missing: make bench installs openssh-server (its service is not started)")
+        return 2
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    with tempfile.TemporaryDirectory(prefix="kdump-fleet-bench-") as tmp:
+        work = Path(tmp)
+        sshd = LoopbackSshd(work).start()
+        try:
+            runs = [measure(count, args.forks, sshd, work, args.plain_max_hosts) for count in args.hosts]
+        finally:
+            sshd.stop()
+    out = OUT_DIR / f"fleet_audit-{stamp}.json"
+    out.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+    print(render_table(runs))
+    print(f"targets: audit/ping at most {PING_TARGET:.2f}, plain/audit at least {PLAIN_TARGET:.0f}; JSON: {out}")
+    failed = [r["hosts"] for r in runs if r["audit"]["rc"] != 0 or not r["slices"]["equal_to_unsliced"]]
+    if failed:
+        print(f"the audit failed, or the merged slices differ from the unsliced report, at: {failed}")
+    return 1 if failed else 0

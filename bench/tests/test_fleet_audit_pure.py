@@ -1,0 +1,43 @@
+"""The pure parts of bench/fleet_audit.py: the inventory, the sshd config, the table, the arguments."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import fleet_audit as bench  # noqa: E402
+
+
+def test_every_host_gets_its_own_connection_to_the_loopback_sshd(tmp_path):
+    sshd = bench.LoopbackSshd(tmp_path)
+    text = bench.inventory_text(3, sshd, tmp_path / "control")
+    assert text.splitlines()[:4] == ["[sim]", "sim00000", "sim00001", "sim00002"]
+    assert "ansible_host=127.0.0.1" in text and f"ansible_port={sshd.port}" in text
+    assert f"-o ControlPath={tmp_path / 'control'}/{{{{ inventory_hostname }}}}'" in text
+
+
+def test_the_sshd_listens_on_loopback_only(tmp_path):
+    config = bench.LoopbackSshd(tmp_path).config().splitlines()
+    assert [line for line in config if line.startswith("ListenAddress")] == ["ListenAddress 127.0.0.1"]
+    assert "PasswordAuthentication no" in config and f"AuthorizedKeysFile {tmp_path / 'authorized_keys'}" in config
+
+
+def test_the_table_prints_the_ratios():
+    run = {
+        "hosts": 200,
+        "forks": 20,
+        "ping": {"s": 141.0},
+        "audit": {"s": 145.0, "rss_mib": 180.5},
+        "reports": {"write_s": 1.2, "bytes": {"json": 3 * 1048576}},
+        "slices": {"equal_to_unsliced": True},
+    }
+    lines = bench.render_table([run, dict(run, hosts=20, plain={"s": 1450.0})]).splitlines()
+    assert lines[1].split() == ["200", "20", "141.0", "145.0", "-", "1.03", "nan", "180.5", "1.2", "3.0", "True"]
+    assert lines[2].split()[4:7] == ["1450.0", "1.03", "10.0"]
+
+
+def test_arguments_default_to_20_and_200_hosts_and_plain_up_to_20():
+    args = bench.parse_args([])
+    assert (args.hosts, args.forks, args.plain_max_hosts) == ([20, 200], 20, 20)
