@@ -412,7 +412,10 @@ class ActionModule(ActionBase):
                 return None
             if not fresh:
                 return None
-            return "the capture kernel is writing %s on the dump server %s (%.1f MiB so far)" % (
+            # Polled every SERVER_POLL_S: the dump may be finished by the time it is seen.
+            progress_word = "is writing" if evidence.is_incomplete(fresh[-1]["path"]) else "has written"
+            return "the capture kernel %s %s on the dump server %s (%.1f MiB)" % (
+                progress_word,
                 fresh[-1]["path"],
                 locator.server,
                 fresh[-1]["size"] / 1048576.0,
