@@ -21,13 +21,12 @@ from ansible_collections.kdump.fleet.plugins.module_utils._audit_merge import (
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
     FILE_NAMES,
     FORMATS,
-    render_markdown,
+    action_result,
     write_reports,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._controller_paths import controller_path, expand
 from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import (
     AuditSettingsError,
-    gate_message,
     validate_settings,
 )
 
@@ -92,16 +91,5 @@ class ActionModule(ActionBase):
                 % (VARIABLE, type(exc).__name__, exc)
             ) from None
 
-        summary = fleet["summary"]
-        result.update(
-            changed=False,
-            slices=paths,
-            summary=summary,
-            gate_passed=summary["gate_passed"],
-            gate_message=gate_message(summary),
-            reports=written,
-            markdown=render_markdown(fleet, max_hosts=args["summary_max_hosts"], report_paths=written),
-            hosts={h["host"]: {"status": h["status"], "reasons": h["reasons"]} for h in fleet["hosts"]},
-            drift=fleet["drift"],
-        )
+        result.update(slices=paths, **action_result(fleet, written, args["summary_max_hosts"]))
         return result

@@ -16,7 +16,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._audit_exceptions impo
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_exceptions import validate as validate_exceptions
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
     FORMATS,
-    render_markdown,
+    action_result,
     write_reports,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._controller_paths import controller_path
@@ -27,7 +27,6 @@ from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import (
     NOT_READY,
     AuditSettingsError,
     evaluate_fleet,
-    gate_message,
     validate_settings,
 )
 
@@ -107,15 +106,5 @@ class ActionModule(ActionBase):
                 % (report_dir, exc.strerror or exc)
             ) from None
 
-        summary = fleet["summary"]
-        result.update(
-            changed=False,
-            summary=summary,
-            gate_passed=summary["gate_passed"],
-            gate_message=gate_message(summary),
-            reports=paths,
-            markdown=render_markdown(fleet, max_hosts=args["summary_max_hosts"], report_paths=paths),
-            hosts={h["host"]: {"status": h["status"], "reasons": h["reasons"]} for h in fleet["hosts"]},
-            drift=fleet["drift"],
-        )
+        result.update(**action_result(fleet, paths, args["summary_max_hosts"]))
         return result

@@ -1049,6 +1049,24 @@ def render_html(fleet):
     )
 
 
+# --- the actions' result ---------------------------------------------------------------------------
+
+
+def action_result(fleet, paths, summary_max_hosts):
+    """What kdump.fleet.audit_report and audit_merge return once the reports are written."""
+    summary = fleet["summary"]
+    return {
+        "changed": False,
+        "summary": summary,
+        "gate_passed": summary["gate_passed"],
+        "gate_message": gate_message(summary),
+        "reports": paths,
+        "markdown": render_markdown(fleet, max_hosts=summary_max_hosts, report_paths=paths),
+        "hosts": {h["host"]: {"status": h["status"], "reasons": h["reasons"]} for h in fleet["hosts"]},
+        "drift": fleet["drift"],
+    }
+
+
 # --- files -----------------------------------------------------------------------------------------
 
 RENDERERS = {"json": render_json, "junit": render_junit, "markdown": render_markdown, "html": render_html}
