@@ -26,6 +26,10 @@ from unittest import mock
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.template import Templar
 
 FIXTURES_DIR = pathlib.Path(__file__).parent / "fixtures"
 
@@ -161,3 +165,19 @@ def _run_module_fixture():
 @pytest.fixture(name="fake_run_command")
 def _fake_run_command_fixture():
     return FakeRunCommand
+
+
+def run_controller_action(action_class, name, args, task_vars=None, check_mode=False):
+    """Run a controller-side action plugin the way the task executor does (no connection is used)."""
+    task = Task.load({"action": name, "args": args})
+    task.check_mode = check_mode
+    loader = DataLoader()
+    action = action_class(
+        task=task,
+        connection=mock.MagicMock(),
+        play_context=PlayContext(),
+        loader=loader,
+        templar=Templar(loader=loader),
+        shared_loader_obj=None,
+    )
+    return action.run(task_vars=task_vars or {})

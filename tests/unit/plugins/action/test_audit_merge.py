@@ -12,17 +12,13 @@ import pathlib
 import shutil
 import subprocess
 import sys
-from unittest import mock
 
 import pytest
 import sibling_tests
 from ansible.errors import AnsibleActionFail
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
-from ansible.template import Templar
 from ansible_collections.kdump.fleet.plugins.action.audit_merge import ActionModule
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import render_json
+from conftest import run_controller_action
 
 merge_tests = sibling_tests.load("plugins/module_utils/test_audit_merge.py")
 ROOT = pathlib.Path(__file__).resolve().parents[4]
@@ -42,17 +38,7 @@ def write_slices(directory, count=3):
 
 
 def run_action(args):
-    task = Task.load({"action": "kdump.fleet.audit_merge", "args": args})
-    loader = DataLoader()
-    action = ActionModule(
-        task=task,
-        connection=mock.MagicMock(),
-        play_context=PlayContext(),
-        loader=loader,
-        templar=Templar(loader=loader),
-        shared_loader_obj=None,
-    )
-    return action.run(task_vars={})
+    return run_controller_action(ActionModule, "kdump.fleet.audit_merge", args)
 
 
 def without_generated(report):

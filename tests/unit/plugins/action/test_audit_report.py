@@ -8,15 +8,11 @@ import json
 import os
 import pathlib
 import xml.etree.ElementTree as ET
-from unittest import mock
 
 import pytest
 from ansible.errors import AnsibleActionFail
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
-from ansible.template import Templar
 from ansible_collections.kdump.fleet.plugins.action.audit_report import ActionModule
+from conftest import run_controller_action
 
 
 def _sibling(name):
@@ -37,18 +33,7 @@ def healthy_kdump():
 
 
 def run_action(args, task_vars=None, check_mode=False):
-    task = Task.load({"action": "kdump.fleet.audit_report", "args": args})
-    task.check_mode = check_mode
-    loader = DataLoader()
-    action = ActionModule(
-        task=task,
-        connection=mock.MagicMock(),
-        play_context=PlayContext(),
-        loader=loader,
-        templar=Templar(loader=loader),
-        shared_loader_obj=None,
-    )
-    return action.run(task_vars=task_vars or {})
+    return run_controller_action(ActionModule, "kdump.fleet.audit_report", args, task_vars, check_mode)
 
 
 def fleet_args(**extra):

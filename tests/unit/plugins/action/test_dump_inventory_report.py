@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import json
 import stat
-from unittest import mock
 
 import pytest
 from ansible.errors import AnsibleActionFail
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
-from ansible.template import Templar
 from ansible_collections.kdump.fleet.plugins.action.dump_inventory_report import ActionModule
+from conftest import run_controller_action
 
 PANIC = "Kernel panic - not syncing: sysrq triggered crash"
 
 
 def run_action(args, task_vars):
-    task = Task.load({"action": "kdump.fleet.dump_inventory_report", "args": args})
-    loader = DataLoader()
-    action = ActionModule(
-        task=task,
-        connection=mock.MagicMock(),
-        play_context=PlayContext(),
-        loader=loader,
-        templar=Templar(loader=loader),
-        shared_loader_obj=None,
-    )
-    return action.run(task_vars=task_vars)
+    return run_controller_action(ActionModule, "kdump.fleet.dump_inventory_report", args, task_vars)
 
 
 def listing(host, stored_on, stamp, crash_time):
