@@ -51,8 +51,9 @@ system-deps: ## Install the Debian packages the lab needs (apt, root)
 	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-lint: setup ## yamllint, ansible-lint (production profile), ruff
+lint: setup system-deps ## yamllint, ansible-lint (production profile), ruff, shellcheck
 	yamllint -s .
+	shellcheck lab/*.sh bench/*.sh .ci/run
 	ruff check .
 	ruff format --check plugins tests lab bench
 	ansible-lint --offline
@@ -108,8 +109,8 @@ test: setup system-deps $(SANITY_GET_PIP) ## Everything CI runs
 	  build=; echo "--- image build (beside the checks) ---"; cat .tmp/image-build.log; \
 	  $(MAKE) --no-print-directory molecule-all
 
-demo: setup system-deps ## Boot a lab VM, audit, roll kdump out, crash-test it, audit again
-	lab/demo.sh  # destroys its own VM on exit, and only that one
+demo: setup system-deps ## A dump server and two clients: audit, site rollout, crash both, audit (DEMO_HOSTS=1: one VM)
+	lab/demo.sh  # destroys its own VMs on exit, and only those
 
 bench: setup system-deps ## Benchmarks that print figures (bench/run.py: fleet, html, core-collector)
 	bench/install_sshd.sh

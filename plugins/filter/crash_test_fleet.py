@@ -24,7 +24,9 @@ def _inventory(groups):
     return manager
 
 
-def crash_test_selection(spec, groups, *, confirm=False, confirm_count=None, serial=1, max_fail_percentage=0):
+def crash_test_selection(
+    spec, groups, *, confirm=False, confirm_count=None, serial=1, max_fail_percentage=0, report_file=None
+):
     """Check kdump_crash_test_hosts against the inventory; returns {hosts, errors}."""
     manager = _inventory(groups)
 
@@ -47,6 +49,7 @@ def crash_test_selection(spec, groups, *, confirm=False, confirm_count=None, ser
         confirm_count=confirm_count,
         serial=serial,
         max_fail=max_fail_percentage,
+        report_file=report_file,
     )
 
 
@@ -69,6 +72,13 @@ def crash_test_verdict(rows, check_mode=False):
     return fleet.verdict(list(rows or []), bool(check_mode))
 
 
+def crash_test_report(rows, serial=1, check_mode=False):
+    """The JSON document of kdump_crash_test_report_file: format, serial, verdict and each host's row."""
+    if not isinstance(rows, (list, tuple)):
+        raise AnsibleFilterError("crash_test_report expects the rows of crash_test_summary")
+    return fleet.report(list(rows), serial, bool(check_mode))
+
+
 def crash_test_stop_batches(results, max_fail_percentage=0, check_mode=False):
     """True when no new batch may start (more than max_fail_percentage of the tested hosts failed)."""
     try:
@@ -87,4 +97,5 @@ class FilterModule:
             "crash_test_verdict": crash_test_verdict,
             "crash_test_stop_batches": crash_test_stop_batches,
             "crash_test_timings": crash_test_timings,
+            "crash_test_report": crash_test_report,
         }

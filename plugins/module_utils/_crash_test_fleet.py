@@ -99,6 +99,32 @@ def _bool(value, name, errors):
     return False
 
 
+def report_file_errors(path, errors):
+    """kdump_crash_test_report_file: unset, or an absolute controller path (a relative one would land
+    wherever the module's working directory happens to be)."""
+    if path in (None, ""):
+        return errors
+    if not isinstance(path, str) or not path.startswith("/") or any(c in path for c in "\n\r\0"):
+        errors.append(
+            "kdump_crash_test_report_file=%r must be an absolute path on the controller, "
+            "e.g. /var/tmp/kdump-crash-test.json" % (path,)
+        )
+    elif path.endswith("/"):
+        errors.append("kdump_crash_test_report_file=%r names a directory; name the JSON file to write" % (path,))
+    return errors
+
+
+def report(rows, serial, check_mode=False):
+    """The JSON the playbook writes to kdump_crash_test_report_file: the verdict and every host's row."""
+    return {
+        "format": "kdump.fleet crash test 1",
+        "check_mode": bool(check_mode),
+        "serial": serial,
+        "verdict": verdict(rows, check_mode),
+        "hosts": [{key: value for key, value in row.items() if key != "line"} for row in rows],
+    }
+
+
 def _whole_number(value, name, minimum, errors):
     """value as an int >= minimum (ints or digit strings, as -e gives them); None after an error."""
     if isinstance(value, bool) or not re.match(r"^\s*\d+\s*$", str(value)):
@@ -152,6 +178,7 @@ def select_hosts(
     confirm_count=None,
     serial=1,
     max_fail=0,
+    report_file=None,
 ):
     """Check a crash-test host request; return ``{"hosts": [...], "errors": [...]}``.
 
@@ -160,9 +187,11 @@ def select_hosts(
     of the inventory; groups: every group name. A plain name must be a host or a group with hosts; a
     pattern must match a host; a group must have hosts. Exclusions (!x) and intersections (&x) are held to
     the same rules: a typo there would widen the selection. When more hosts are selected than one batch
-    (serial) holds, confirm_count must equal their number.
+    (serial) holds, confirm_count must equal their number. report_file (kdump_crash_test_report_file), when
+    given, must be an absolute path on the controller.
     """
     errors = []
+    report_file_errors(report_file, errors)
     hosts = list(hosts)
     known_hosts = set(hosts)
     groups = set(groups)

@@ -9,6 +9,11 @@ Stable API (other test files rely on it):
   ``fail_json`` raising) and return the result dict; a failure has ``failed: True``.
 - ``FakeRunCommand(responses)``: a stand-in for ``AnsibleModule.run_command`` that
   records every argv in ``.calls`` and answers from a list of rules.
+- ``run_controller_action(action_class, name, args, task_vars=None, check_mode=False)``:
+  run a controller-side action plugin as the task executor does.
+- ``run_playbook(cwd, playbook, *args, inventory=None) -> CompletedProcess``: the pinned
+  ``ansible-playbook`` for real, with the repo's ansible.cfg and the default callback;
+  ``inventory`` (text) is written to ``cwd/hosts.ini`` and passed with ``-i``.
 
 Each is importable (``from conftest import run_module``: this file is loaded before
 the import mode switch below, with tests/unit on sys.path) and also available as a
@@ -18,7 +23,10 @@ pytest fixture of the same name (``def test_x(run_module): ...``); the fixture
 
 from __future__ import annotations
 
+import os
 import pathlib
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 from unittest import mock
@@ -181,3 +189,20 @@ def run_controller_action(action_class, name, args, task_vars=None, check_mode=F
         shared_loader_obj=None,
     )
     return action.run(task_vars=task_vars or {})
+
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def run_playbook(cwd, playbook, *args, inventory=None):
+    """ansible-playbook (the venv's, beside this Python) for real; SSH gives up on a closed port in 2 s."""
+    argv = [str(pathlib.Path(sys.executable).with_name("ansible-playbook"))]
+    if inventory is not None:
+        hosts = pathlib.Path(cwd) / "hosts.ini"
+        hosts.write_text(inventory)
+        argv += ["-i", str(hosts)]
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="default")
+    env["ANSIBLE_SSH_ARGS"] = "-o ConnectTimeout=2 -o BatchMode=yes"
+    return subprocess.run(
+        [*argv, playbook, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )

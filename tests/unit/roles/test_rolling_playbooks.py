@@ -7,15 +7,11 @@ contacted, and a canary that fails (here: unreachable) stops the rollout before 
 
 from __future__ import annotations
 
-import os
-import pathlib
 import shutil
-import subprocess
-import sys
 
 import pytest
+from conftest import run_playbook
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.skipif(shutil.which("ansible-playbook") is None, reason="needs ansible-playbook")
 INVENTORY = """\
 [web]
@@ -29,19 +25,7 @@ dump0 ansible_host=127.0.0.1 ansible_port=9
 
 
 def playbook(tmp_path, name, *extra):
-    inventory = tmp_path / "hosts.ini"
-    inventory.write_text(INVENTORY)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="default")
-    env["ANSIBLE_SSH_ARGS"] = "-o ConnectTimeout=2 -o BatchMode=yes"
-    return subprocess.run(
-        [str(pathlib.Path(sys.executable).with_name("ansible-playbook")), "-i", str(inventory), name, *extra],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_playbook(tmp_path, name, *extra, inventory=INVENTORY)
 
 
 @pytest.mark.parametrize("name", ["kdump.fleet.kdump", "kdump.fleet.site"])

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import shutil
-import subprocess
-import sys
 
 import pytest
 import sibling_tests
 from ansible.errors import AnsibleActionFail
 from ansible_collections.kdump.fleet.plugins.action.audit_merge import ActionModule
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import render_json
-from conftest import run_controller_action
+from conftest import run_controller_action, run_playbook
 
 merge_tests = sibling_tests.load("plugins/module_utils/test_audit_merge.py")
-ROOT = pathlib.Path(__file__).resolve().parents[4]
 
 
 def write_slices(directory, count=3):
@@ -112,18 +108,9 @@ def test_previous_report_gives_the_fleets_drift(tmp_path):
 @pytest.mark.skipif(shutil.which("ansible-playbook") is None, reason="needs ansible-playbook")
 def test_the_playbook_merges_and_gates_the_fleet(tmp_path):
     paths, whole = write_slices(tmp_path)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="default")
 
     def playbook(*extra):
-        return subprocess.run(
-            [str(pathlib.Path(sys.executable).with_name("ansible-playbook")), "kdump.fleet.audit_merge", *extra],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return run_playbook(tmp_path, "kdump.fleet.audit_merge", *extra)
 
     done = playbook(
         "-e",

@@ -18,6 +18,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.kdump.fleet.plugins.filter.crash_test_fleet import (
     FilterModule,
+    crash_test_report,
     crash_test_selection,
     crash_test_stop_batches,
     crash_test_summary,
@@ -53,6 +54,7 @@ def test_filters_are_registered():
         "crash_test_verdict",
         "crash_test_stop_batches",
         "crash_test_timings",
+        "crash_test_report",
     }
 
 
@@ -122,6 +124,57 @@ def test_summary_verdict_and_stop():
         crash_test_stop_batches([], 101)
     with pytest.raises(AnsibleFilterError, match="list of host names"):
         crash_test_summary("web01", [])
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("report.json", "must be an absolute path on the controller"),
+        ("../x.json", "must be an absolute path on the controller"),
+        ("/var/tmp/\nx.json", "must be an absolute path on the controller"),
+        (["/x.json"], "must be an absolute path on the controller"),
+        ("/var/tmp/", "names a directory; name the JSON file to write"),
+    ],
+)
+def test_selection_refuses_a_report_file_that_is_not_an_absolute_file_path(path, message):
+    selection = crash_test_selection("web01", GROUPS, confirm=True, report_file=path)
+    assert selection["hosts"] == []
+    assert any(error.startswith("kdump_crash_test_report_file=") and message in error for error in selection["errors"])
+
+
+def test_selection_takes_an_absolute_report_file_or_none():
+    for path in ("/var/tmp/kdump-crash-test.json", None, ""):
+        assert crash_test_selection("web01", GROUPS, confirm=True, report_file=path) == {
+            "hosts": ["web01"],
+            "errors": [],
+        }
+
+
+def test_the_report_has_the_verdict_and_each_hosts_row_without_its_printed_line():
+    rows = crash_test_summary(
+        ["web01", "web02"],
+        [
+            {
+                "crashed": True,
+                "dump_path": "/var/crash/1/dump.1",
+                "dump_bytes": 1048576,
+                "trigger_to_up_s": 150.0,
+                "phases": {"host down": 3},
+            },
+            {"failed": True, "msg": "boom"},
+        ],
+    )
+    report = crash_test_report(rows, "2")
+    assert report["format"] == "kdump.fleet crash test 1"
+    assert (report["serial"], report["check_mode"]) == ("2", False)
+    assert report["verdict"] == {"passed": False, "not_passed": ["web02"], "msg": "1 of 2 hosts did not pass: web02"}
+    assert [host["host"] for host in report["hosts"]] == ["web01", "web02"]
+    assert report["hosts"][0]["dump_bytes"] == 1048576 and report["hosts"][0]["phases"] == {"host down": 3}
+    assert report["hosts"][1]["msg"] == "boom"
+    assert all("line" not in host for host in report["hosts"])
+    json.dumps(report)  # plain data, as to_nice_json writes it
+    with pytest.raises(AnsibleFilterError, match="rows of crash_test_summary"):
+        crash_test_report("web01")
 
 
 # ---------------------------------------------------------------- the playbook, for real
@@ -207,3 +260,34 @@ def test_playbook_starts_no_new_batch_after_a_failure(play):
     assert rc != 0
     assert "web01: failed - the local connection" in text
     assert "web02: not tested - not tested: an earlier batch failed too often" in text
+
+
+@needs_ansible
+def test_playbook_writes_the_report_file_also_when_hosts_failed(play, tmp_path):
+    report_file = tmp_path / "ci" / "crash-test.json"
+    rc, out = play(
+        {
+            "kdump_crash_test_hosts": ["web01", "db01"],
+            "kdump_crash_test_confirm": True,
+            "kdump_crash_test_confirm_count": 2,
+            "kdump_crash_test_serial": 2,
+            "kdump_crash_test_max_fail_percentage": 100,
+            "kdump_crash_test_report_file": str(report_file),
+        }
+    )
+    assert rc != 0  # the hosts failed (the action refuses the local connection) ...
+    report = json.loads(report_file.read_text())  # ... and the report was written first, in --check too
+    assert report["check_mode"] is True and report["serial"] == 2
+    assert [(h["host"], h["result"]) for h in report["hosts"]] == [("web01", "failed"), ("db01", "failed")]
+    assert "the local connection would crash the control node itself" in report["hosts"][0]["msg"]
+    assert report["verdict"]["not_passed"] == ["web01", "db01"]
+
+
+@needs_ansible
+def test_playbook_refuses_a_relative_report_file_before_the_crash_play(play):
+    rc, out = play(
+        {"kdump_crash_test_hosts": "web01", "kdump_crash_test_confirm": True, "kdump_crash_test_report_file": "r.json"}
+    )
+    assert rc != 0
+    assert "kdump_crash_test_report_file='r.json' must be an absolute path on the controller" in " ".join(out.split())
+    assert "PLAY [Crash-test the named hosts" not in out
