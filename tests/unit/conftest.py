@@ -11,6 +11,9 @@ Stable API (other test files rely on it):
   records every argv in ``.calls`` and answers from a list of rules.
 - ``run_controller_action(action_class, name, args, task_vars=None, check_mode=False)``:
   run a controller-side action plugin as the task executor does.
+- ``record_display(monkeypatch, module, verbose=False) -> list``: replace ``module.display``
+  and return the ``(text, stderr)`` pairs it is asked to show; with ``verbose``, ``vvv`` lines
+  too, as ``("vvv: " + text, False)``. Warnings are dropped.
 - ``run_playbook(cwd, playbook, *args, inventory=None) -> CompletedProcess``: the pinned
   ``ansible-playbook`` for real, with the repo's ansible.cfg and the default callback;
   ``inventory`` (text) is written to ``cwd/hosts.ini`` and passed with ``-i``.
@@ -206,3 +209,22 @@ def run_playbook(cwd, playbook, *args, inventory=None):
     return subprocess.run(
         [*argv, playbook, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
     )
+
+
+def record_display(monkeypatch, module, verbose=False):
+    """The lines an action plugin's module-level ``display`` shows on the controller, as they come."""
+    lines = []
+
+    class Recorder:
+        def display(self, text, stderr=False, **_kwargs):
+            lines.append((text, stderr))
+
+        def vvv(self, text, **_kwargs):
+            if verbose:
+                lines.append(("vvv: " + text, False))
+
+        def warning(self, text, **_kwargs):
+            pass
+
+    monkeypatch.setattr(module, "display", Recorder())
+    return lines

@@ -24,6 +24,7 @@ from ansible_collections.kdump.fleet.plugins.action import crash_test as crash_t
 from ansible_collections.kdump.fleet.plugins.action.crash_test import ActionModule
 from ansible_collections.kdump.fleet.plugins.module_utils import _crash_protocol as ev
 from ansible_collections.kdump.fleet.plugins.module_utils import _dump_locator as dl
+from conftest import record_display
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "crash_test"
 HOST_EPOCH_AT_START = 1768980000  # 2026-01-21T07:20:00Z on the host's clock
@@ -359,20 +360,7 @@ def test_success_reports_the_dump_timings_and_writes_evidence(action, host, cloc
 @pytest.fixture
 def shown(monkeypatch):
     """The lines the action printed on the controller, and whether each went to stderr."""
-    lines = []
-
-    class Recorder:
-        def display(self, text, stderr=False, **_kwargs):
-            lines.append((text, stderr))
-
-        def vvv(self, text, **_kwargs):
-            pass
-
-        def warning(self, text, **_kwargs):
-            pass
-
-    monkeypatch.setattr(crash_test_action, "display", Recorder())
-    return lines
+    return record_display(monkeypatch, crash_test_action)
 
 
 def test_each_phase_is_shown_as_it_happens_and_returned_with_its_seconds(action, host, shown):

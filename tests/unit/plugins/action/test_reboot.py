@@ -11,6 +11,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.playbook.task import Task
 from ansible.plugins.action import reboot as builtin_reboot
 from ansible_collections.kdump.fleet.plugins.action import reboot as kdump_reboot
+from conftest import record_display
 
 
 class FakeHost:
@@ -43,17 +44,7 @@ class FakeHost:
 
 @pytest.fixture
 def shown(monkeypatch):
-    lines = []
-
-    class Recorder:
-        def display(self, text, stderr=False, **_kwargs):
-            lines.append((text, stderr))
-
-        def vvv(self, text, **_kwargs):
-            lines.append(("vvv: " + text, False))
-
-    monkeypatch.setattr(kdump_reboot, "display", Recorder())
-    return lines
+    return record_display(monkeypatch, kdump_reboot, verbose=True)
 
 
 def make_action(mocker, monkeypatch, host, args, check_mode=False):
