@@ -36,8 +36,10 @@ def test_the_table_prints_the_ratios():
     lines = bench.render_table([run, dict(run, hosts=20, plain={"s": 1450.0})]).splitlines()
     assert lines[1].split() == ["200", "20", "141.0", "145.0", "-", "1.03", "nan", "180.5", "1.2", "3.0", "True"]
     assert lines[2].split()[4:7] == ["1450.0", "1.03", "10.0"]
+    unchecked = bench.render_table([dict(run, hosts=1000, slices=None)]).splitlines()[1].split()
+    assert unchecked[0] == "1000" and unchecked[-1] == "-"  # above --slices-max-hosts: not checked
 
 
 def test_arguments_default_to_20_and_200_hosts_and_plain_up_to_20():
     args = bench.parse_args([])
-    assert (args.hosts, args.forks, args.plain_max_hosts) == ([20, 200], 20, 20)
+    assert (args.hosts, args.forks, args.plain_max_hosts, args.slices_max_hosts) == ([20, 200], 20, 20, 200)
