@@ -11,11 +11,8 @@ import datetime
 import html
 import json
 
-from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
-    _csp_hash,
-    md_escape,
-    write_report_files,
-)
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_html import csp_hash
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import md_escape, write_report_files
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_inventory import (
     ORIGIN_CRASH,
     ORIGIN_CRASH_TEST,
@@ -225,7 +222,7 @@ def _search_text(dump):
 
 def render_html(inventory):
     summary = inventory["summary"]
-    csp = "default-src 'none'; style-src %s; script-src %s" % (_csp_hash(_STYLE), _csp_hash(_SCRIPT))
+    csp = "default-src 'none'; style-src %s; script-src %s" % (csp_hash(_STYLE), csp_hash(_SCRIPT))
     rows, details = [], []
     for index, dump in enumerate(inventory["dumps"]):
         origin = dump.get("origin") or ORIGIN_UNKNOWN

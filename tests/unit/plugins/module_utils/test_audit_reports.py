@@ -15,10 +15,9 @@ import xml.etree.ElementTree as ET
 import pytest
 import sibling_tests
 from ansible_collections.kdump.fleet.plugins.module_utils import _audit_drift as _drift
-from ansible_collections.kdump.fleet.plugins.module_utils import _audit_reports
+from ansible_collections.kdump.fleet.plugins.module_utils import _audit_html, _audit_reports
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import (
     FILE_NAMES,
-    _sorted_hosts,
     md_escape,
     render_html,
     render_json,
@@ -26,6 +25,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import 
     render_markdown,
     write_reports,
 )
+from ansible_collections.kdump.fleet.plugins.module_utils._audit_text import sorted_hosts
 from ansible_collections.kdump.fleet.plugins.module_utils._fleet_audit import evaluate_fleet, validate_settings
 
 ready_info = sibling_tests.load("plugins/module_utils/test_audit.py").ready_info
@@ -411,7 +411,7 @@ def test_html_summary_chart_table_and_details():
     # The detail each link opens: the same host at the same index, with every check.
     data = host_data(page)
     assert [h["host"] for h in data["hosts"]] == [r["data-host"] for r in rows]
-    assert [len(h["checks"]) for h in data["hosts"]] == [len(h["checks"]) for h in _sorted_hosts(fleet)]
+    assert [len(h["checks"]) for h in data["hosts"]] == [len(h["checks"]) for h in sorted_hosts(fleet)]
     assert set(data["catalogue"]) == {entry["id"] for entry in fleet["catalogue"]}
     text = "".join(page.text)
     assert "Fleet readiness: 1 ready, 3 degraded, 2 not ready" in text
@@ -453,7 +453,7 @@ def test_html_groups_hosts_by_distribution_and_kernel_worst_first():
 def test_html_chart_labels_fit_the_chart_at_fleet_size():
     fleet = sample_fleet()
     fleet["summary"].update(total=5000, ready=0, degraded=0, not_ready=5000)
-    page = parse(_audit_reports._chart(fleet["summary"]))
+    page = parse(_audit_html._chart(fleet["summary"]))
     width = int(next(a for t, a in page.tags if t == "svg")["width"])
     label = next(a for t, a in page.tags if t == "text" and a.get("class") == "label-not_ready")
     text = "".join(page.text)
@@ -462,12 +462,12 @@ def test_html_chart_labels_fit_the_chart_at_fleet_size():
 
 
 def test_html_host_data_has_no_number_the_browser_cannot_parse():
-    text = _audit_reports._script_json({"a": float("nan"), "b": [float("inf"), 1.5], "c": {"d": float("-inf")}})
+    text = _audit_html._script_json({"a": float("nan"), "b": [float("inf"), 1.5], "c": {"d": float("-inf")}})
     assert json.loads(text) == {"a": None, "b": [None, 1.5], "c": {"d": None}}
 
 
 def test_html_host_data_cannot_end_its_script_block():
-    text = _audit_reports._script_json({"host": "</script><script>alert(1)</script><!--", "note": "a & b"})
+    text = _audit_html._script_json({"host": "</script><script>alert(1)</script><!--", "note": "a & b"})
     assert not set("<>&") & set(text)
     assert json.loads(text) == {"host": "</script><script>alert(1)</script><!--", "note": "a & b"}
 
