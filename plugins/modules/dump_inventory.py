@@ -248,16 +248,18 @@ class Inventory:
         self.errors = []
 
     def dump_dirs(self, root):
-        """(directory, file names) of every dump directory below ``root``, symlinks never followed."""
+        """(directory, (dump, log, incomplete) file names) of every dump directory below ``root``, symlinks
+        never followed."""
         found = []
         base_depth = root.rstrip("/").count("/")
         for current, dirs, files in os.walk(root, onerror=self._walk_error, followlinks=False):
             if current.count("/") - base_depth >= MAX_DEPTH:
                 dirs[:] = []
             names = [name for name in files if self._is_plain_file(os.path.join(current, name))]
-            dump, _log, incomplete = dump_files(os.path.basename(current), names)
+            classified = dump_files(os.path.basename(current), names)
+            dump, _log, incomplete = classified
             if dump or incomplete:
-                found.append((current, names))
+                found.append((current, classified))
                 dirs[:] = []
         return found
 
@@ -271,8 +273,8 @@ class Inventory:
     def _walk_error(self, error):
         self.errors.append("{0}: cannot list: {1}".format(error.filename, error.strerror))
 
-    def record(self, host, directory, names):
-        dump, log, incomplete = dump_files(os.path.basename(directory), names)
+    def record(self, host, directory, files):
+        dump, log, incomplete = files
         data_file = os.path.join(directory, dump or incomplete)
         info = os.lstat(data_file)
         head = b""
@@ -378,12 +380,12 @@ class Inventory:
             if not exists:
                 continue
             for host, root in self.roots(path, layout):
-                for directory, names in self.dump_dirs(root):
+                for directory, files in self.dump_dirs(root):
                     if directory in seen:  # a local dump directory inside a listed server root
                         continue
                     seen.add(directory)
                     try:
-                        dumps.append(self.record(host, directory, names))
+                        dumps.append(self.record(host, directory, files))
                     except OSError as exc:
                         self.errors.append("{0}: cannot read: {1}".format(directory, exc.strerror))
         dumps.sort(key=lambda d: (d["crash_time"] or 0, d["dir"]), reverse=True)
