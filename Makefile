@@ -112,7 +112,7 @@ test: setup system-deps $(SANITY_GET_PIP) ## Everything CI runs
 demo: setup system-deps ## A dump server and two clients: audit, site rollout, crash both, audit (DEMO_HOSTS=1: one VM)
 	lab/demo.sh  # destroys its own VMs on exit, and only those
 
-bench: setup system-deps ## Benchmarks that print figures (bench/run.py: fleet, html, core-collector)
+bench: setup system-deps ## Benchmarks that print figures (bench/run.py: fleet, html, crash-batches, which boots the fleet demo lab, core-collector; about 2 h)
 	bench/install_sshd.sh
 	python bench/run.py
 

@@ -12,9 +12,10 @@ table with the ratio measured/bound (at most 1.0 meets the target) and writes ev
 ``.tmp/bench/crash_batches-<UTC stamp>.json``. Nothing is asserted on a wall time.
 
 The lab: ``--inventory`` (default ``.tmp/demo/inventory.yml``, what ``DEMO_KEEP=1 make demo`` leaves:
-clients in ``kdump_clients``, the dump server in ``dump_servers``). When that file is missing, the bench
-runs the fleet demo itself with DEMO_KEEP=1 to build the lab, and destroys the demo's VMs afterwards
-unless ``--keep-lab``.
+clients in ``kdump_clients``, the dump server in ``dump_servers``). Every host of it must be a running lab
+VM on the SSH port the inventory names (``kdump-lab status``), so a stale inventory can never send the
+crash to another VM. When the default inventory is missing or stale, the bench runs the fleet demo itself
+with DEMO_KEEP=1 to build the lab, and destroys the demo's VMs afterwards unless ``--keep-lab``.
 
     python bench/run.py crash-batches
     python bench/run.py crash-batches --inventory .tmp/demo/inventory.yml --batch 1 --batch 2
@@ -127,11 +128,60 @@ def _log(message):
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+def bin_path(name):
+    """A tool of this Python's venv (ansible, ansible-playbook, kdump-lab), so the bench runs outside make too."""
+    return str(Path(sys.executable).with_name(name))
+
+
+def ansible_env():
+    return dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="default")
+
+
 def inventory_hosts(inventory, pattern):
     done = subprocess.run(
-        ["ansible", "-i", str(inventory), pattern, "--list-hosts"], capture_output=True, text=True, check=True
+        [bin_path("ansible"), "-i", str(inventory), pattern, "--list-hosts"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ansible_env(),
     )
     return [line.strip() for line in done.stdout.splitlines()[1:] if line.strip()]
+
+
+def stale_hosts(inventory_ports, lab_rows):
+    """Hosts of the inventory that are not a running lab VM on the SSH port the inventory gives them."""
+    running = {row["name"]: row.get("ssh_port") for row in lab_rows if row.get("state") == "running"}
+    return sorted(host for host, port in inventory_ports.items() if running.get(host) != port)
+
+
+def inventory_ports(inventory):
+    """{host: ansible_port} of a lab inventory (JSON, as lab/demo.sh writes it)."""
+    ports = {}
+
+    def walk(group):
+        for host, host_vars in (group.get("hosts") or {}).items():
+            ports[host] = int((host_vars or {}).get("ansible_port") or 22)
+        for child in (group.get("children") or {}).values():
+            walk(child)
+
+    walk(json.loads(inventory.read_text())["all"])
+    return ports
+
+
+def lab_is_up(inventory):
+    if not inventory.is_file():
+        return False, "it does not exist"
+    try:
+        ports = inventory_ports(inventory)
+    except (ValueError, KeyError, TypeError) as exc:
+        return False, f"it is not a lab inventory as lab/demo.sh writes it ({exc})"
+    rows = json.loads(
+        subprocess.run([bin_path("kdump-lab"), "status", "--json"], capture_output=True, text=True, check=True).stdout
+    )
+    stale = stale_hosts(ports, rows)
+    if stale:
+        return False, f"{', '.join(stale)} is not a running lab VM on the SSH port it names"
+    return True, ""
 
 
 def crash_test(args, hosts, batch, label):
@@ -147,10 +197,10 @@ def crash_test(args, hosts, batch, label):
         "dump_server_hosts": args.dump_servers,
         "kdump_crash_test_console_log_hint": "kdump-lab console {{ inventory_hostname }}",
     }
-    argv = ["ansible-playbook", "-i", str(args.inventory), "kdump.fleet.crash_test", "-e", json.dumps(extra)]
+    argv = [bin_path("ansible-playbook"), "-i", str(args.inventory), "kdump.fleet.crash_test", "-e", json.dumps(extra)]
     _log(f"{label}: $ " + " ".join(shlex.quote(a) for a in argv))
     started = time.monotonic()
-    subprocess.run(argv, check=False)
+    subprocess.run(argv, check=False, env=ansible_env())
     wall = time.monotonic() - started
     report = json.loads(report_file.read_text()) if report_file.is_file() else None
     record = run_record(label, hosts, batch, wall, report)
@@ -159,8 +209,10 @@ def crash_test(args, hosts, batch, label):
 
 
 def boot_lab():
-    _log("no lab inventory: booting the fleet demo's lab (DEMO_KEEP=1 lab/demo.sh)")
-    subprocess.run([str(REPO / "lab" / "demo.sh")], env=dict(os.environ, DEMO_KEEP="1", DEMO_HOSTS="3"), check=True)
+    _log("booting the fleet demo's lab (DEMO_KEEP=1 lab/demo.sh)")
+    env = dict(ansible_env(), DEMO_KEEP="1", DEMO_HOSTS="3")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # demo.sh calls the venv's tools
+    subprocess.run([str(REPO / "lab" / "demo.sh")], env=env, check=True)
 
 
 def main(argv=None):
@@ -168,12 +220,14 @@ def main(argv=None):
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     booted = False
-    if not args.inventory.is_file():
-        if args.inventory != DEMO_INVENTORY:
-            raise SystemExit(f"--inventory {args.inventory} does not exist")
-        boot_lab()
-        booted = True
+    up, why = lab_is_up(args.inventory)
+    if not up and args.inventory != DEMO_INVENTORY:
+        raise SystemExit(f"--inventory {args.inventory}: {why}; nothing was crashed")
     try:
+        if not up:
+            _log(f"the lab inventory {args.inventory}: {why}")
+            booted = True
+            boot_lab()
         clients = inventory_hosts(args.inventory, args.hosts)
         if not clients:
             raise SystemExit(f"{args.hosts} matches no host of {args.inventory}")
@@ -183,7 +237,8 @@ def main(argv=None):
         ]
     finally:
         if booted and not args.keep_lab:
-            subprocess.run(["kdump-lab", "destroy", *DEMO_VMS], check=False)
+            subprocess.run([bin_path("kdump-lab"), "destroy", *DEMO_VMS], check=False)
+            DEMO_INVENTORY.unlink(missing_ok=True)
     summary = summarise(singles, batches)
     print(render_table(singles, summary))
     out = OUT_DIR / f"crash_batches-{stamp}.json"

@@ -31,6 +31,7 @@ cleanup() {
     echo "DEMO_KEEP=1: ${vms[*]} keep running; stop them with: .venv/bin/kdump-lab destroy ${vms[*]}"
   else
     kdump-lab destroy "${vms[@]}" >/dev/null 2>&1 || true
+    rm -f "${inventory}"  # it names VMs that are gone; their SSH ports may soon be another VM's
   fi
 }
 trap cleanup EXIT
@@ -42,6 +43,8 @@ timings=()
 steps=6
 [ "${hosts}" = 1 ] && steps=5
 step_no=0
+# One extra var as JSON, so a path with a space (or any character) stays one value.
+jvar() { python3 -c 'import json, sys; print(json.dumps({sys.argv[1]: sys.argv[2]}))' "$1" "$2"; }
 step() {
   local now
   now=$(date +%s)
@@ -110,7 +113,7 @@ if [ "${hosts}" = 1 ]; then
 
   step "audit before: a fresh VM is not ready (the gate is off for this run)"
   ansible-playbook kdump.fleet.audit -i "${inventory}" \
-    -e kdump_audit_min_ready_percent=0 -e kdump_audit_report_dir="${work}/reports-before"
+    -e kdump_audit_min_ready_percent=0 -e "$(jvar kdump_audit_report_dir "${work}/reports-before")"
 
   step "roll kdump out: kdump.fleet.kdump with kdump_reboot_ok=true"
   ansible-playbook kdump.fleet.kdump -i "${inventory}" -e kdump_reboot_ok=true
@@ -121,7 +124,7 @@ if [ "${hosts}" = 1 ]; then
     -e "kdump_crash_test_console_log_hint='kdump-lab console ${name}'"
 
   step "audit after: ready, with fresh crash-test evidence"
-  ansible-playbook kdump.fleet.audit -i "${inventory}" -e kdump_audit_report_dir="${work}/reports"
+  ansible-playbook kdump.fleet.audit -i "${inventory}" -e "$(jvar kdump_audit_report_dir "${work}/reports")"
   finish
   echo "reports: ${work}/reports (open kdump-audit.html)"
   exit 0
@@ -138,7 +141,7 @@ kdump-lab networks
 
 step "audit the clients before: fresh VMs are not ready (the gate is off for this run)"
 ansible-playbook kdump.fleet.audit -i "${inventory}" -e kdump_audit_hosts=kdump_clients \
-  -e kdump_audit_min_ready_percent=0 -e kdump_audit_report_dir="${work}/reports-before"
+  -e kdump_audit_min_ready_percent=0 -e "$(jvar kdump_audit_report_dir "${work}/reports-before")"
 
 step "kdump.fleet.site: the dump server, then the clients in rolling batches (SSH and NFS targets)"
 ansible-playbook kdump.fleet.site -i "${inventory}" \
@@ -148,15 +151,15 @@ step "crash both clients in one batch: each dump checked on the dump server"
 ansible-playbook kdump.fleet.crash_test -i "${inventory}" \
   -e kdump_crash_test_hosts=kdump_clients -e kdump_crash_test_confirm=true \
   -e kdump_crash_test_confirm_count=2 -e kdump_crash_test_serial=2 -e kdump_crash_test_reboot_timeout=1200 \
-  -e dump_server_hosts=dump_servers -e kdump_crash_test_report_file="${work}/crash-test.json" \
+  -e dump_server_hosts=dump_servers -e "$(jvar kdump_crash_test_report_file "${work}/crash-test.json")" \
   -e "kdump_crash_test_console_log_hint='kdump-lab console {{ inventory_hostname }}'"
 
 step "audit the clients after: ready, with fresh crash-test evidence"
 ansible-playbook kdump.fleet.audit -i "${inventory}" -e kdump_audit_hosts=kdump_clients \
-  -e kdump_audit_report_dir="${work}/reports"
+  -e "$(jvar kdump_audit_report_dir "${work}/reports")"
 
 step "the fleet dump inventory: every dump on the clients and the dump server"
 ansible-playbook kdump.fleet.dumps -i "${inventory}" -e dump_server_hosts=dump_servers \
-  -e kdump_dumps_report_dir="${work}/dumps"
+  -e "$(jvar kdump_dumps_report_dir "${work}/dumps")"
 finish
 echo "audit reports: ${work}/reports (open kdump-audit.html); crash test: ${work}/crash-test.json; dump inventory: ${work}/dumps"

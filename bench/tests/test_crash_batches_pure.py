@@ -73,3 +73,26 @@ def test_arguments():
     assert args.batch == [1, 2] and args.hosts == "kdump_clients"
     with pytest.raises(SystemExit):
         bench.parse_args(["--batch", "0"])
+
+
+def test_a_host_that_is_not_a_running_lab_vm_on_its_port_is_stale():
+    rows = [
+        {"name": "demo-c12", "state": "running", "ssh_port": 40001},
+        {"name": "demo-c13", "state": "stopped", "ssh_port": 40002},
+        {"name": "kdump-debian12", "state": "running", "ssh_port": 40003},
+    ]
+    ports = {"demo-c12": 40001, "demo-c13": 40002, "demo-dumps": 40003}
+    # c13 is stopped; demo-dumps's port now belongs to another VM: both would crash the wrong machine
+    assert bench.stale_hosts(ports, rows) == ["demo-c13", "demo-dumps"]
+    assert bench.stale_hosts({"demo-c12": 40001}, rows) == []
+
+
+def test_inventory_ports_read_every_group_of_the_demo_inventory(tmp_path):
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(
+        '{"all": {"children": {"dump_servers": {"hosts": {"demo-dumps": {"ansible_port": 40003}}},'
+        ' "kdump_clients": {"hosts": {"demo-c12": {"ansible_port": "40001"}}, "vars": {}}}}}'
+    )
+    assert bench.inventory_ports(inventory) == {"demo-dumps": 40003, "demo-c12": 40001}
+    missing_ok, why = bench.lab_is_up(tmp_path / "nothing.yml")
+    assert (missing_ok, why) == (False, "it does not exist")

@@ -13,6 +13,7 @@ ansible's InventoryManager, the unit tests pass fakes.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 
 SUCCESS = "success"
@@ -100,17 +101,21 @@ def _bool(value, name, errors):
 
 
 def report_file_errors(path, errors):
-    """kdump_crash_test_report_file: unset, or an absolute controller path (a relative one would land
-    wherever the module's working directory happens to be)."""
+    """kdump_crash_test_report_file: unset, or an absolute path of a file in an existing directory of the
+    controller (this runs there, in the playbook's first play). Relative paths would land wherever the
+    module's working directory happens to be; a missing directory is not made, so no mode of an existing
+    one is ever touched, and the run cannot find out only after the crashes that the file cannot be written."""
     if path in (None, ""):
         return errors
+    name = "kdump_crash_test_report_file=%r" % (path,)
     if not isinstance(path, str) or not path.startswith("/") or any(c in path for c in "\n\r\0"):
+        errors.append(name + " must be an absolute path on the controller, e.g. /var/tmp/kdump-crash-test.json")
+    elif path.endswith("/") or os.path.isdir(path):
+        errors.append(name + " names a directory; name the JSON file to write in it")
+    elif not os.path.isdir(os.path.dirname(path)):
         errors.append(
-            "kdump_crash_test_report_file=%r must be an absolute path on the controller, "
-            "e.g. /var/tmp/kdump-crash-test.json" % (path,)
+            name + ": its directory %s does not exist on the controller; create it first" % os.path.dirname(path)
         )
-    elif path.endswith("/"):
-        errors.append("kdump_crash_test_report_file=%r names a directory; name the JSON file to write" % (path,))
     return errors
 
 

@@ -134,6 +134,8 @@ def test_summary_verdict_and_stop():
         ("/var/tmp/\nx.json", "must be an absolute path on the controller"),
         (["/x.json"], "must be an absolute path on the controller"),
         ("/var/tmp/", "names a directory; name the JSON file to write"),
+        ("/var/tmp", "names a directory; name the JSON file to write"),
+        ("/nonexistent-kdump-fleet/report.json", "its directory /nonexistent-kdump-fleet does not exist"),
     ],
 )
 def test_selection_refuses_a_report_file_that_is_not_an_absolute_file_path(path, message):
@@ -264,6 +266,8 @@ def test_playbook_starts_no_new_batch_after_a_failure(play):
 
 @needs_ansible
 def test_playbook_writes_the_report_file_also_when_hosts_failed(play, tmp_path):
+    (tmp_path / "ci").mkdir(mode=0o1777)
+    (tmp_path / "ci").chmod(0o1777)
     report_file = tmp_path / "ci" / "crash-test.json"
     rc, out = play(
         {
@@ -281,6 +285,7 @@ def test_playbook_writes_the_report_file_also_when_hosts_failed(play, tmp_path):
     assert [(h["host"], h["result"]) for h in report["hosts"]] == [("web01", "failed"), ("db01", "failed")]
     assert "the local connection would crash the control node itself" in report["hosts"][0]["msg"]
     assert report["verdict"]["not_passed"] == ["web01", "db01"]
+    assert oct((tmp_path / "ci").stat().st_mode & 0o7777) == "0o1777"  # an existing directory is left as it is
 
 
 @needs_ansible
