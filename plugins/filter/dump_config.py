@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters that render the kdump role's dump variable model to kdump.conf or /etc/default/kdump-tools text."""
+"""Filters that render the kdump role's dump variable model to kdump.conf, kdump-tools or SUSE sysconfig text."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
     to_kdump_conf,
     to_kdump_tools,
     to_ssh_config,
+    to_sysconfig_kdump,
     validate,
 )
 
@@ -36,6 +37,11 @@ def render_kdump_tools(model):
     return _render("render_kdump_tools", to_kdump_tools, model)
 
 
+def render_sysconfig_kdump(model):
+    """/etc/sysconfig/kdump body (SUSE family) for the model; fails on an invalid model."""
+    return _render("render_sysconfig_kdump", to_sysconfig_kdump, model)
+
+
 def render_kdump_ssh_config(model, family):
     """root's ssh_config Host block carrying kdump_target.port ("" when there is none); fails on an invalid model."""
     if family not in ("redhat", "debian"):
@@ -44,7 +50,7 @@ def render_kdump_ssh_config(model, family):
 
 
 def dump_model_errors(model, family):
-    """Every problem of the model for the OS family ('redhat' or 'debian'); empty when valid."""
+    """Every problem of the model for the OS family ('redhat', 'debian' or 'suse'); empty when valid."""
     return validate(_model("dump_model_errors", model), family)
 
 
@@ -55,6 +61,7 @@ class FilterModule:
         return {
             "render_kdump_conf": render_kdump_conf,
             "render_kdump_tools": render_kdump_tools,
+            "render_sysconfig_kdump": render_sysconfig_kdump,
             "render_kdump_ssh_config": render_kdump_ssh_config,
             "dump_model_errors": dump_model_errors,
         }

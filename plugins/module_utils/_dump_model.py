@@ -1,5 +1,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The kdump role's dump variable model, checked and mapped to kdump.conf or kdump-tools; private to the collection."""
+"""The kdump role's dump variable model, checked and mapped to kdump.conf, kdump-tools or SUSE's sysconfig file.
+
+Private to the collection.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import re
 
 from ansible_collections.kdump.fleet.plugins.module_utils import _kdump_conf, _kdump_tools
 
-FAMILIES = ("redhat", "debian")
+FAMILIES = ("redhat", "debian", "suse")
 TARGET_TYPES = ("local", "device", "raw", "nfs", "ssh")
 DEVICE_FSTYPES = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 COMPRESSION_FLAGS = {"zlib": "-c", "lzo": "-l", "zstd": "-z", "snappy": "-p", "none": None}
@@ -44,6 +47,8 @@ DEBIAN_FAIL_CMDS = {"reboot": "reboot -f", "halt": "halt -f", "poweroff": "power
 # kdump-tools' shipped /etc/default/kdump-tools sets these; kept explicit.
 DEBIAN_KERNEL = "/var/lib/kdump/vmlinuz"
 DEBIAN_INITRD = "/var/lib/kdump/initrd.img"
+# SUSE's KDUMP_DUMPFORMAT per compression (makedumpfile -c, -l, -p, -z; ELF is uncompressed -E).
+SUSE_DUMPFORMATS = {"zlib": "compressed", "lzo": "lzo", "snappy": "snappy", "zstd": "zstd", "none": "ELF"}
 
 
 class DumpModelError(ValueError):
@@ -464,6 +469,8 @@ def _family_errors(model, kind, family):
             errors.append(
                 "kdump_keep_dumps=%d is only honoured by kdump-tools for local dumps; set 0 for type %s" % (keep, kind)
             )
+    elif family == "suse":
+        errors.extend(_suse_errors(model, kind))
     else:
         if _is_int(keep) and keep > 0:
             errors.append(
@@ -478,12 +485,65 @@ def _family_errors(model, kind, family):
     return errors
 
 
+def _suse_errors(model, kind):
+    """What SUSE's kdump (/etc/sysconfig/kdump, KDUMP_SAVEDIR URLs) cannot express of a checked model."""
+    errors = []
+    target = model["kdump_target"]
+    failure = model["kdump_failure_action"]
+    final = model["kdump_final_action"]
+    keep = model["kdump_keep_dumps"]
+    if kind in ("device", "raw"):
+        errors.append(
+            "kdump_target.type=%s is not supported by SUSE's kdump (KDUMP_SAVEDIR is a directory or URL); mount the "
+            "file system and use type local with kdump_path on it, or nfs or ssh" % kind
+        )
+    if kind in ("nfs", "ssh"):
+        server = str(target.get("server") or "")
+        host = server.split("@", 1)[-1]
+        if ":" in host:
+            errors.append(
+                "kdump_target.server=%s: an IPv6 address in a SUSE KDUMP_SAVEDIR URL is not handled by kdump's own "
+                "URL splitting; use a host name" % _show(server)
+            )
+    if kind == "nfs" and _is_set(target.get("port")):
+        errors.append("kdump_target.port is not supported for nfs by SUSE's kdump (nfs://host/path has no options)")
+    if failure in FAILURE_ACTIONS and failure not in ("reboot", "shell"):
+        errors.append(
+            "kdump_failure_action=%s is not supported by SUSE's kdump: it reboots (KDUMP_CONTINUE_ON_ERROR=true) "
+            "or opens a shell (false); use reboot or shell" % failure
+        )
+    if final in FINAL_ACTIONS and final != "reboot":
+        errors.append(
+            "kdump_final_action=%s is not supported by SUSE's kdump: after the dump it reboots "
+            "(KDUMP_IMMEDIATE_REBOOT); use reboot" % final
+        )
+    if model["kdump_dump_dmesg"] is False:
+        errors.append("kdump_dump_dmesg=false is not supported by SUSE's kdump (it always saves dmesg); set true")
+    if _is_int(keep) and keep > 0 and kind != "local":
+        errors.append(
+            "kdump_keep_dumps=%d is only honoured by SUSE's kdump for local dumps; set 0 for type %s" % (keep, kind)
+        )
+    elif _is_int(keep) and keep == 1:
+        # KDUMP_KEEP_OLD_DUMPS counts the old dumps kept beside the new one; keeping none (-1) needs kdump 2.0.13.
+        errors.append(
+            "kdump_keep_dumps=1 cannot be expressed on every SUSE release (KDUMP_KEEP_OLD_DUMPS=-1 needs kdump "
+            "2.0.13 or later); use 2 or more, or 0 to keep every dump"
+        )
+    collector = model["kdump_core_collector"]
+    if isinstance(collector, dict) and (collector.get("raw") or "") != "":
+        errors.append(
+            "kdump_core_collector.raw is not supported on SUSE (its only replacement, KDUMP_TRANSFER, is a shell "
+            "command kdump evals); set dump_level, compression and extra_args instead"
+        )
+    return errors
+
+
 def validate(model, family):
     """Every problem of the model for one OS family; each message names the variable and the fix."""
     if family not in FAMILIES:
         return [
             "OS family %s is not supported; kdump.fleet renders dump config for %s"
-            % (ascii(family), " and ".join(FAMILIES))
+            % (ascii(family), ", ".join(FAMILIES))
         ]
     model = normalize(model)
     errors = []
@@ -604,6 +664,53 @@ def to_kdump_tools_values(model):
 def to_kdump_tools(model):
     """/etc/default/kdump-tools body text (no header) for a valid model, every value shell-quoted."""
     return _kdump_tools.render(to_kdump_tools_values(model))
+
+
+def _suse_savedir(model, kind):
+    target = model["kdump_target"]
+    if kind == "local":
+        return "file://" + model["kdump_path"]
+    if kind == "nfs":
+        # kdump mounts host:export and saves into it (like kdump-tools: kdump_path is not part of the target).
+        return "nfs://%s%s" % (target["server"], target["export"])
+    port = ":%d" % target["port"] if _is_set(target.get("port")) else ""
+    return "ssh://%s%s%s" % (target["server"], port, model["kdump_path"])
+
+
+def to_sysconfig_kdump_values(model):
+    """The model as SUSE /etc/sysconfig/kdump variables (ordered); raises DumpModelError when invalid.
+
+    Only the variables the model decides; kdump's own defaults hold for the rest. The role owns
+    crashkernel=, so kdump must not rewrite the boot loader itself (KDUMP_UPDATE_BOOTLOADER, SLES 16 and
+    Tumbleweed; older releases ignore the name).
+    """
+    model = _checked(model, "suse")
+    target = model["kdump_target"]
+    kind = _target_type(target)
+    collector = model["kdump_core_collector"]
+    keep = model["kdump_keep_dumps"]
+    values = {
+        "KDUMP_SAVEDIR": _suse_savedir(model, kind),
+        "KDUMP_DUMPLEVEL": str(collector["dump_level"]),
+        "KDUMP_DUMPFORMAT": SUSE_DUMPFORMATS[collector["compression"]],
+        "MAKEDUMPFILE_OPTIONS": " ".join(collector["extra_args"]),
+        "KDUMP_KEEP_OLD_DUMPS": str(keep - 1 if keep > 1 else 0),
+        # kdump deletes the dump it has just saved when less than this many MB stay free; a dump is only ever
+        # deleted by the retention the user set.
+        "KDUMP_FREE_DISK_SIZE": "0",
+        # yes/no: both kdump generations read it (the C++ kdumptool of SLES 15 SP5 and the scripts after it).
+        "KDUMP_CONTINUE_ON_ERROR": "yes" if model["kdump_failure_action"] == "reboot" else "no",
+        "KDUMP_IMMEDIATE_REBOOT": "yes",
+        "KDUMP_UPDATE_BOOTLOADER": "false",
+    }
+    if kind == "ssh" and target.get("key"):
+        values["KDUMP_SSH_IDENTITY"] = target["key"]
+    return values
+
+
+def to_sysconfig_kdump(model):
+    """/etc/sysconfig/kdump body text (no header) for a valid model, every value shell-quoted."""
+    return _kdump_tools.render(to_sysconfig_kdump_values(model))
 
 
 def to_ssh_config(model, family):

@@ -238,8 +238,8 @@ def test_supported_per_family_choices():
 
 
 def test_unknown_family():
-    assert validate({}, "suse") == [
-        "OS family 'suse' is not supported; kdump.fleet renders dump config for redhat and debian"
+    assert validate({}, "aix") == [
+        "OS family 'aix' is not supported; kdump.fleet renders dump config for redhat, debian, suse"
     ]
 
 

@@ -16,7 +16,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
     validate,
 )
 
-FAMILIES = ("redhat", "debian")
+FAMILIES = ("redhat", "debian", "suse")
 
 # Characters that mean something to sh (on our side or on the dump server), to kdump.conf
 # ('#', blanks) or to a line splitter (class 3: \v \f \x1c-\x1e \x85 U+2028 U+2029 ...).
