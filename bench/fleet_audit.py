@@ -230,8 +230,41 @@ def sliced(count, common, env, run_dir, unsliced):
                     facts["storage"].pop("free_bytes", None)  # the dump directory's file system fills
         return report
 
-    equal = rc == 0 and comparable(merged / "kdump-audit.json") == comparable(unsliced / "kdump-audit.json")
-    return {"merge_s": seconds, "merge_rss_mib": rss, "merge_rc": rc, "equal_to_unsliced": equal}
+    merged_report = comparable(merged / "kdump-audit.json") if rc == 0 else None
+    whole = comparable(unsliced / "kdump-audit.json")
+    equal = rc == 0 and merged_report == whole
+    return {
+        "merge_s": seconds,
+        "merge_rss_mib": rss,
+        "merge_rc": rc,
+        "equal_to_unsliced": equal,
+        # Where they differ, so a False can be read (the runs' temporary directory is gone afterwards).
+        "differences": [] if equal or merged_report is None else differences(merged_report, whole),
+    }
+
+
+def differences(merged, whole, path="", limit=10):
+    """Up to ``limit`` 'path: merged != whole' lines; hosts are matched by name, not by list position."""
+    found = []
+
+    def walk(a, b, where):
+        if len(found) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                walk(a.get(key, "<missing>"), b.get(key, "<missing>"), f"{where}.{key}" if where else str(key))
+        elif isinstance(a, list) and isinstance(b, list) and all(isinstance(x, dict) and "host" in x for x in a + b):
+            by_host_a, by_host_b = {x["host"]: x for x in a}, {x["host"]: x for x in b}
+            for host in sorted(set(by_host_a) | set(by_host_b)):
+                walk(by_host_a.get(host, "<missing>"), by_host_b.get(host, "<missing>"), f"{where}[{host}]")
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for index, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, f"{where}[{index}]")
+        elif a != b:
+            found.append(f"{where}: {str(a)[:120]} != {str(b)[:120]}")
+
+    walk(merged, whole, path)
+    return found
 
 
 def render_table(runs):
@@ -295,4 +328,7 @@ def main(argv=None):
     ]
     if failed:
         print(f"the audit failed, or the merged slices differ from the unsliced report, at: {failed}")
+        for run in runs:
+            for line in (run["slices"] or {}).get("differences", []):
+                print(f"  {run['hosts']} hosts, merged != unsliced: {line}")
     return 1 if failed else 0

@@ -43,3 +43,11 @@ def test_the_table_prints_the_ratios():
 def test_arguments_default_to_20_and_200_hosts_and_plain_up_to_20():
     args = bench.parse_args([])
     assert (args.hosts, args.forks, args.plain_max_hosts, args.slices_max_hosts) == ([20, 200], 20, 20, 200)
+
+
+def test_differences_match_hosts_by_name_and_name_the_path():
+    whole = {"generated": 1, "hosts": [{"host": "a", "status": "ready"}, {"host": "b", "status": "ready"}]}
+    merged = {"generated": 1, "hosts": [{"host": "b", "status": "not_ready"}, {"host": "a", "status": "ready"}]}
+    assert bench.differences(merged, whole) == ["hosts[b].status: not_ready != ready"]
+    assert bench.differences(whole, whole) == []
+    assert bench.differences({"x": [1, 2]}, {"x": [1]}) == ["x: [1, 2] != [1]"]
