@@ -505,8 +505,6 @@ def _suse_errors(model, kind):
                 "kdump_target.server=%s: an IPv6 address in a SUSE KDUMP_SAVEDIR URL is not handled by kdump's own "
                 "URL splitting; use a host name" % _show(server)
             )
-    if kind == "nfs" and _is_set(target.get("port")):
-        errors.append("kdump_target.port is not supported for nfs by SUSE's kdump (nfs://host/path has no options)")
     if failure in FAILURE_ACTIONS and failure not in ("reboot", "shell"):
         errors.append(
             "kdump_failure_action=%s is not supported by SUSE's kdump: it reboots (KDUMP_CONTINUE_ON_ERROR=true) "

@@ -26,6 +26,7 @@ def test_filters_are_registered():
     assert set(FilterModule().filters()) == {
         "render_kdump_conf",
         "render_kdump_tools",
+        "render_sysconfig_kdump",
         "render_kdump_ssh_config",
         "dump_model_errors",
     }

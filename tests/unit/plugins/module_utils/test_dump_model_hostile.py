@@ -316,12 +316,16 @@ def test_messages_name_the_variable_and_the_fix(model, message):
 )
 def test_ssh_servers_accepted(server):
     for family in FAMILIES:
+        if family == "suse" and ":" in server:
+            continue  # IPv6 in a SUSE KDUMP_SAVEDIR URL is refused (test_sysconfig_kdump.py)
         assert validate(_target(SSH, server=server), family) == []
 
 
 @pytest.mark.parametrize("server", ["nfs.example.com", "nfs", "10.0.0.5", "2001:db8::1", "[2001:db8::1]", "a-b.c"])
 def test_nfs_servers_accepted(server):
     for family in FAMILIES:
+        if family == "suse" and ":" in server:
+            continue  # IPv6 in a SUSE KDUMP_SAVEDIR URL is refused (test_sysconfig_kdump.py)
         assert validate(_target(NFS, server=server), family) == []
 
 

@@ -103,7 +103,7 @@ def test_failure_action_shell_stops_in_a_shell():
         ),
         ({"kdump_target": dict(NFS, server="fd00::10")}, "an IPv6 address in a SUSE KDUMP_SAVEDIR URL"),
         ({"kdump_target": dict(SSH, server="kdump@fd00::10")}, "an IPv6 address in a SUSE KDUMP_SAVEDIR URL"),
-        ({"kdump_target": dict(NFS, port=2049)}, "kdump_target.port is not supported for nfs"),
+        ({"kdump_target": dict(NFS, port=2049)}, "kdump_target.port is not supported for type nfs"),
         ({"kdump_failure_action": "halt"}, "kdump_failure_action=halt is not supported by SUSE's kdump"),
         ({"kdump_final_action": "poweroff"}, "kdump_final_action=poweroff is not supported by SUSE's kdump"),
         ({"kdump_dump_dmesg": False}, "kdump_dump_dmesg=false is not supported by SUSE's kdump"),
