@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from fleet_audit import bin_path  # a tool of this Python's venv, so the bench runs outside make too
+
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / ".tmp" / "bench"
 DEMO_INVENTORY = REPO / ".tmp" / "demo" / "inventory.yml"
@@ -126,11 +128,6 @@ def parse_args(argv):
 
 def _log(message):
     print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def bin_path(name):
-    """A tool of this Python's venv (ansible, ansible-playbook, kdump-lab), so the bench runs outside make too."""
-    return str(Path(sys.executable).with_name(name))
 
 
 def ansible_env():
