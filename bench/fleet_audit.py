@@ -4,6 +4,8 @@ The bench starts its own sshd on 127.0.0.1 (a port of its own, its own host and 
 temporary directory; stopped at the end) and points N inventory hosts at it. Every host gets its own
 SSH connection (its own ControlPath), so each costs what a real host costs the controller: the
 handshake, the module transfer, the Python start. The hosts all read this machine's kdump state.
+Every command opens its own connections and closes them when it ends, so no command inherits the
+handshakes of the one before it.
 
 For each N (default 20 and 200; --hosts 200 --hosts 1000 for the fleet sizes), with the same forks:
 
@@ -21,10 +23,15 @@ For each N (default 20 and 200; --hosts 200 --hosts 1000 for the fleet sizes), w
   space of the dump directory (a live reading of this machine, which moves between the runs); printed,
   and the exit code.
 
-Prints a table and writes ``.tmp/bench/fleet_audit-<UTC stamp>.json``. No time is asserted.
+With --repeat R, ping and the audit run R times each, alternated, and the median of each is kept.
+A second table says where the CPU went, per host: the controller's (ansible and its ssh clients)
+against the simulated hosts' side (sshd and the modules' Python), which share this machine's cores.
+
+Prints the tables and writes ``.tmp/bench/fleet_audit-<UTC stamp>.json``. No time is asserted.
 
     python bench/run.py fleet                      # 20 and 200 hosts, 20 forks
     python bench/run.py fleet --hosts 200 --hosts 1000 --forks 50
+    python bench/run.py fleet --hosts 200 --repeat 3 --plain-max-hosts 0 --slices-max-hosts 0
 """
 
 from __future__ import annotations
@@ -120,8 +127,13 @@ class LoopbackSshd:
             self.process.wait(timeout=10)
 
 
-def inventory_text(count, sshd, control_dir):
-    """count hosts, all on the bench's sshd, each with its own SSH master connection."""
+def inventory_text(count, sshd):
+    """count hosts, all on the bench's sshd, each with its own SSH master connection.
+
+    The masters' directory is an extra variable (bench_control_dir) that every command sets afresh:
+    a master left over from the previous command (ControlPersist keeps it 60 s) would spare the next
+    command its handshakes, and whichever of ping and audit ran second would look cheaper.
+    """
     lines = ["[sim]"] + [f"sim{i:05d}" for i in range(count)]
     lines += [
         "",
@@ -132,22 +144,42 @@ def inventory_text(count, sshd, control_dir):
         f"ansible_ssh_private_key_file={sshd.client_key}",
         # The host's own ControlPath: without it every host would share the first one's connection.
         "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-        f"-o ControlPath={control_dir}/{{{{ inventory_hostname }}}}'",
+        "-o ControlPath={{ bench_control_dir }}/{{ inventory_hostname }}'",
         f"ansible_python_interpreter={sys.executable}",
         "",
     ]
     return "\n".join(lines)
 
 
+def busy_cpu_seconds():
+    """CPU seconds every core of this machine has spent busy since boot (/proc/stat's first line)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(argv, env, cwd):
-    """(seconds, the process's peak RSS in MiB, rc) of one controller command; its output goes to run.log."""
+    """Figures of one controller command; its output goes to run.log.
+
+    The wall time, the process's peak RSS, its rc, and where the CPU went: the controller's
+    (ansible and the ssh clients it waited for) against the whole machine's, whose difference is the
+    simulated hosts' side (sshd and every module's Python), which shares these cores.
+    """
+    busy_before = busy_cpu_seconds()
     started = time.perf_counter()
     with open(Path(cwd) / "run.log", "ab") as log:
         process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         _pid, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
-    rc = os.waitstatus_to_exitcode(status)
-    return round(elapsed, 1), round(usage.ru_maxrss / 1024.0, 1), rc
+    machine = busy_cpu_seconds() - busy_before
+    controller = usage.ru_utime + usage.ru_stime
+    return {
+        "s": round(elapsed, 1),
+        "rss_mib": round(usage.ru_maxrss / 1024.0, 1),
+        "rc": os.waitstatus_to_exitcode(status),
+        "controller_cpu_s": round(controller, 1),
+        "hosts_cpu_s": round(max(machine - controller, 0.0), 1),
+    }
 
 
 def ansible_env(work):
@@ -166,28 +198,65 @@ def bin_path(name):
     return str(Path(sys.executable).with_name(name))
 
 
-def measure(count, forks, sshd, work, *, plain_max, slices_max):
+class SimulatedFleet:
+    """The inventory of count simulated hosts, and every ansible command the bench runs against it."""
+
+    def __init__(self, count, forks, sshd, run_dir):
+        self.run_dir = run_dir
+        inventory = run_dir / "hosts.ini"
+        inventory.write_text(inventory_text(count, sshd))
+        self.env = ansible_env(run_dir)
+        self.common = ["-i", str(inventory), "-f", str(forks)]
+        self.commands = 0
+
+    def run(self, program, *args):
+        """timed() figures of one command, with SSH masters of its own that are closed afterwards."""
+        self.commands += 1
+        control = self.run_dir / "control" / str(self.commands)
+        control.mkdir(parents=True)
+        argv = [bin_path(program), *self.common, *args, "-e", f"bench_control_dir={control}"]
+        try:
+            return timed(argv, self.env, self.run_dir)
+        finally:
+            close_masters(control)
+
+
+def close_masters(control):
+    """Ask every SSH master in the directory to exit (ssh -O exit), so none outlives its command."""
+    for socket_path in sorted(control.iterdir()):
+        subprocess.run(
+            ["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "bench-master"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+
+
+def median_run(runs):
+    """The run with the median wall time (the lower middle one of an even count), all walls beside it."""
+    chosen = sorted(runs, key=lambda run: run["s"])[(len(runs) - 1) // 2]
+    return dict(chosen, all_s=[run["s"] for run in runs])
+
+
+def measure(count, forks, sshd, work, *, plain_max, slices_max, repeat=1):
     run_dir = work / f"fleet-{count}"
-    (run_dir / "control").mkdir(parents=True)
-    inventory = run_dir / "hosts.ini"
-    inventory.write_text(inventory_text(count, sshd, run_dir / "control"))
-    env = ansible_env(run_dir)
-    common = ["-i", str(inventory), "-f", str(forks)]
+    run_dir.mkdir(parents=True)
+    fleet = SimulatedFleet(count, forks, sshd, run_dir)
     figures = {"hosts": count, "forks": forks}
 
-    seconds, rss, rc = timed([bin_path("ansible"), "all", *common, "-m", "ansible.builtin.ping"], env, run_dir)
-    figures["ping"] = {"s": seconds, "rss_mib": rss, "rc": rc}
     reports = run_dir / "reports"
-    audit = [bin_path("ansible-playbook"), *common, "kdump.fleet.audit", "-e", f"kdump_audit_report_dir={reports}"]
+    audit = ["kdump.fleet.audit", "-e", f"kdump_audit_report_dir={reports}"]
     audit += ["-e", "kdump_audit_min_ready_percent=0"]  # the dev machine is not ready; the run must not fail
-    seconds, rss, rc = timed(audit, env, run_dir)
-    figures["audit"] = {"s": seconds, "rss_mib": rss, "rc": rc}
+    pings, audits = [], []
+    for _ in range(repeat):  # alternated, so a machine that slows down weighs on both alike
+        pings.append(fleet.run("ansible", "all", "-m", "ansible.builtin.ping"))
+        audits.append(fleet.run("ansible-playbook", *audit))
+    figures["ping"], figures["audit"] = median_run(pings), median_run(audits)
     figures["reports"] = report_figures(reports)
     if count <= plain_max:
-        seconds, rss, rc = timed([bin_path("ansible-playbook"), *common, str(PLAIN_PLAYBOOK)], env, run_dir)
-        figures["plain"] = {"s": seconds, "rss_mib": rss, "rc": rc}
+        figures["plain"] = fleet.run("ansible-playbook", str(PLAIN_PLAYBOOK))
     # A check that slicing loses nothing, not a timing: above slices_max it would only double the run.
-    figures["slices"] = sliced(count, common, env, run_dir, reports) if count <= slices_max else None
+    figures["slices"] = sliced(count, fleet, reports) if count <= slices_max else None
     return figures
 
 
@@ -203,23 +272,24 @@ def report_figures(reports):
     }
 
 
-def sliced(count, common, env, run_dir, unsliced):
+def sliced(count, fleet, unsliced):
     """Audit the hosts in SLICES slices (every SLICES-th host, as AWX cuts them), merge, compare."""
     hosts = [f"sim{i:05d}" for i in range(count)]
     slice_dirs = []
     for index in range(SLICES):
-        limit = run_dir / f"slice-{index}.limit"
+        limit = fleet.run_dir / f"slice-{index}.limit"
         limit.write_text("\n".join(hosts[index::SLICES]) + "\n")
-        directory = run_dir / "slices" / f"slice-{index}"
-        argv = [bin_path("ansible-playbook"), *common, "kdump.fleet.audit", "--limit", f"@{limit}"]
-        argv += ["-e", f"kdump_audit_report_dir={directory}", "-e", "kdump_audit_min_ready_percent=0"]
-        timed(argv, env, run_dir)
+        directory = fleet.run_dir / "slices" / f"slice-{index}"
+        args = ["kdump.fleet.audit", "--limit", f"@{limit}"]
+        args += ["-e", f"kdump_audit_report_dir={directory}", "-e", "kdump_audit_min_ready_percent=0"]
+        fleet.run("ansible-playbook", *args)
         slice_dirs.append(directory)
-    merged = run_dir / "merged"
+    merged = fleet.run_dir / "merged"
     argv = [bin_path("ansible-playbook"), "kdump.fleet.audit_merge", "-e", f"kdump_audit_report_dir={merged}"]
     argv += ["-e", json.dumps({"kdump_audit_merge_reports": [str(d / "kdump-audit.json") for d in slice_dirs]})]
     argv += ["-e", "kdump_audit_min_ready_percent=0", "-e", f"kdump_audit_merge_expected_slices={SLICES}"]
-    seconds, rss, rc = timed(argv, env, run_dir)
+    merge = timed(argv, fleet.env, fleet.run_dir)  # on the controller only: no SSH
+    rc = merge["rc"]
 
     def comparable(path):
         """The report without its timestamp and the one reading a live machine changes between two runs."""
@@ -238,8 +308,8 @@ def sliced(count, common, env, run_dir, unsliced):
     whole = comparable(unsliced / "kdump-audit.json")
     equal = rc == 0 and merged_report == whole
     return {
-        "merge_s": seconds,
-        "merge_rss_mib": rss,
+        "merge_s": merge["s"],
+        "merge_rss_mib": merge["rss_mib"],
         "merge_rc": rc,
         "equal_to_unsliced": equal,
         # Where they differ, so a False can be read (the runs' temporary directory is gone afterwards).
@@ -292,10 +362,36 @@ def render_table(runs):
     return "\n".join(lines)
 
 
+def render_cpu_table(runs):
+    """CPU milliseconds per host, the controller's against the simulated hosts' side, per command.
+
+    On one machine both sides share the cores, so the audit's extra wall time over ping is
+    explained here: whichever side's milliseconds grew.
+    """
+    lines = [f"{'hosts':>6} {'run':>6} {'wall s':>8} {'controller ms/host':>19} {'hosts ms/host':>14}"]
+    for run in runs:
+        for name in ("ping", "audit", "plain"):
+            figures = run.get(name)
+            if not figures or "controller_cpu_s" not in figures:
+                continue
+            per_host = 1000.0 / run["hosts"]
+            lines.append(
+                f"{run['hosts']:>6} {name:>6} {figures['s']:>8} {figures['controller_cpu_s'] * per_host:>19.1f} "
+                f"{figures['hosts_cpu_s'] * per_host:>14.1f}"
+            )
+    return "\n".join(lines)
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="bench/run.py fleet", description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, action="append", help="fleet size (repeat; default 20 and 200)")
     parser.add_argument("--forks", type=int, default=20)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run ping and the audit this many times each, alternated, and keep the median (default 1)",
+    )
     parser.add_argument(
         "--plain-max-hosts", type=int, default=20, help="run the plain playbook up to this size (default 20)"
     )
@@ -322,7 +418,15 @@ def main(argv=None):
         sshd = LoopbackSshd(work).start()
         try:
             runs = [
-                measure(count, args.forks, sshd, work, plain_max=args.plain_max_hosts, slices_max=args.slices_max_hosts)
+                measure(
+                    count,
+                    args.forks,
+                    sshd,
+                    work,
+                    plain_max=args.plain_max_hosts,
+                    slices_max=args.slices_max_hosts,
+                    repeat=args.repeat,
+                )
                 for count in args.hosts
             ]
         finally:
@@ -330,6 +434,8 @@ def main(argv=None):
     out = OUT_DIR / f"fleet_audit-{stamp}.json"
     out.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
     print(render_table(runs))
+    print()
+    print(render_cpu_table(runs))
     print(f"targets: audit/ping at most {PING_TARGET:.2f}, plain/audit at least {PLAIN_TARGET:.0f}; JSON: {out}")
     failed = [
         r["hosts"] for r in runs if r["audit"]["rc"] != 0 or (r["slices"] and not r["slices"]["equal_to_unsliced"])

@@ -12,10 +12,11 @@ import fleet_audit as bench  # noqa: E402
 
 def test_every_host_gets_its_own_connection_to_the_loopback_sshd(tmp_path):
     sshd = bench.LoopbackSshd(tmp_path)
-    text = bench.inventory_text(3, sshd, tmp_path / "control")
+    text = bench.inventory_text(3, sshd)
     assert text.splitlines()[:4] == ["[sim]", "sim00000", "sim00001", "sim00002"]
     assert "ansible_host=127.0.0.1" in text and f"ansible_port={sshd.port}" in text
-    assert f"-o ControlPath={tmp_path / 'control'}/{{{{ inventory_hostname }}}}'" in text
+    # Each command passes its own bench_control_dir: no master outlives the command that opened it.
+    assert "-o ControlPath={{ bench_control_dir }}/{{ inventory_hostname }}'" in text
 
 
 def test_the_sshd_listens_on_loopback_only(tmp_path):
@@ -51,3 +52,32 @@ def test_differences_match_hosts_by_name_and_name_the_path():
     assert bench.differences(merged, whole) == ["hosts[b].status: not_ready != ready"]
     assert bench.differences(whole, whole) == []
     assert bench.differences({"x": [1, 2]}, {"x": [1]}) == ["x: [1, 2] != [1]"]
+
+
+def test_the_cpu_table_gives_milliseconds_per_host_for_each_side():
+    run = {
+        "hosts": 200,
+        "ping": {"s": 70.0, "controller_cpu_s": 60.0, "hosts_cpu_s": 80.0},
+        "audit": {"s": 79.0, "controller_cpu_s": 64.0, "hosts_cpu_s": 92.0},
+    }
+    lines = bench.render_cpu_table([run]).splitlines()
+    assert lines[1].split() == ["200", "ping", "70.0", "300.0", "400.0"]
+    assert lines[2].split() == ["200", "audit", "79.0", "320.0", "460.0"]
+    assert len(lines) == 3  # no plain run: no row
+
+
+def test_busy_cpu_seconds_grows_with_work():
+    before = bench.busy_cpu_seconds()
+    sum(range(3_000_000))
+    assert bench.busy_cpu_seconds() > before
+
+
+def test_the_median_run_is_kept_with_every_wall_time_beside_it():
+    runs = [{"s": 80.0, "rc": 0}, {"s": 70.0, "rc": 0}, {"s": 75.0, "rc": 1}]
+    assert bench.median_run(runs) == {"s": 75.0, "rc": 1, "all_s": [80.0, 70.0, 75.0]}
+    assert bench.median_run([{"s": 2.0}, {"s": 1.0}])["s"] == 1.0  # even count: the lower middle
+    assert bench.median_run([{"s": 3.0}]) == {"s": 3.0, "all_s": [3.0]}
+
+
+def test_repeat_defaults_to_one():
+    assert bench.parse_args([]).repeat == 1 and bench.parse_args(["--repeat", "3"]).repeat == 3
