@@ -18,8 +18,9 @@ SCENARIO    ?= debian12
 SCENARIOS   ?= debian
 # The lab images those scenarios boot (the network scenario's dump server is a debian12 VM too).
 LAB_DISTROS ?= debian12 debian13
+# crash: the debian scenario's first look at a lab dump runs crash(8) on this controller.
 APT_PACKAGES := qemu-system-x86 qemu-utils debootstrap debian-archive-keyring fdisk e2fsprogs \
-                openssh-client git makedumpfile chromium shellcheck
+                openssh-client git makedumpfile chromium shellcheck crash
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)

@@ -21,6 +21,9 @@ from ansible_collections.kdump.fleet.plugins.module_utils._dump_inventory_report
 ARGUMENT_SPEC = {
     "result_var": {"type": "str", "required": True},
     "removed_var": {"type": "str"},
+    # The variable each analysis host registered kdump.fleet.crash_analysis in (the first look joins
+    # the dumps it read; its raw crash output becomes a file beside the reports).
+    "analysis_var": {"type": "str"},
     "hosts": {"type": "list", "elements": "str"},
     "report_dir": {"type": "str", "default": "kdump-dump-reports"},
     "formats": {"type": "list", "elements": "str", "choices": list(FORMATS), "default": list(FORMATS)},
@@ -46,8 +49,14 @@ class ActionModule(ActionBase):
         if args["removed_var"]:
             for host in hosts:
                 removed.extend((hostvars.get(host) or {}).get(args["removed_var"]) or [])
+        analyses = {}
+        if args["analysis_var"]:
+            for host in hosts:
+                registered = (hostvars.get(host) or {}).get(args["analysis_var"]) or {}
+                if isinstance(registered, dict) and registered.get("analyses"):
+                    analyses[host] = registered["analyses"]
         try:
-            inventory = build(results, keep=args["keep"], apply=args["apply"], removed=removed)
+            inventory = build(results, keep=args["keep"], apply=args["apply"], removed=removed, analyses=analyses)
         except InventoryInputError as exc:
             raise AnsibleActionFail(str(exc)) from None
         report_dir = controller_path(args["report_dir"])
@@ -64,6 +73,7 @@ class ActionModule(ActionBase):
             dumps=inventory["dumps"],
             retention=inventory["retention"],
             reports=paths,
+            raw_outputs=sorted(inventory["raw_outputs"]),
             markdown=render_markdown(inventory),
         )
         return result

@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime
 import html
 import json
+import os
+import posixpath
+import re
 
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_html import csp_hash
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_reports import md_escape, write_report_files
@@ -25,6 +28,8 @@ REPORT_VERSION = 1
 FORMATS = ("json", "markdown", "html")
 FILE_NAMES = {"json": "kdump-dumps.json", "markdown": "kdump-dumps.md", "html": "kdump-dumps.html"}
 ORIGIN_LABELS = {ORIGIN_CRASH: "real crash", ORIGIN_CRASH_TEST: "crash test", ORIGIN_UNKNOWN: "unknown"}
+# Host and directory names as parts of a file name on the controller: nothing that climbs or hides.
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._:-]|^\.+")
 
 
 class InventoryInputError(ValueError):
@@ -56,10 +61,61 @@ def _place(name, result):
     return place, dumps
 
 
-def build(results, keep=0, apply=False, removed=None, now=None):
+# What the inventory keeps of a crash_analysis record (its raw output goes to a file of its own).
+FIRST_LOOK_FIELDS = ("status", "message", "summary", "kernel", "build_id", "seconds")
+FIRST_LOOK_ANALYSIS = ("panic", "culprit", "backtrace", "task", "tainted_modules", "uptime", "load_average")
+
+
+def raw_file_name(dump):
+    """The raw crash(8) output's file, relative to the report directory: one per stored dump."""
+    parts = (dump.get("stored_on") or "unknown", dump.get("host") or "unknown", posixpath.basename(dump["dir"]))
+    return "crash/" + "/".join(_SAFE_NAME.sub("_", part) for part in parts) + ".txt"
+
+
+def attach_analyses(dumps, analyses):
+    """Join crash_analysis records to the dumps they read, by (host the dump is stored on, path).
+
+    ``analyses``: {inventory host: [crash_analysis record]}. Sets ``first_look`` on each analysed dump
+    and returns {raw file name: raw crash output} for the caller to write, and the records that match
+    no listed dump (which are errors: the analysis read a dump the listing did not see).
+    """
+    by_key = {}
+    for stored_on, records in (analyses or {}).items():
+        for record in records or []:
+            if isinstance(record, dict):
+                by_key[(stored_on, record.get("path"))] = record
+    raws = {}
+    for dump in dumps:
+        record = by_key.pop((dump.get("stored_on"), dump.get("path")), None)
+        if record is None:
+            continue
+        first_look = {key: record.get(key) for key in FIRST_LOOK_FIELDS}
+        found = record.get("analysis") or {}
+        first_look.update({key: found.get(key) for key in FIRST_LOOK_ANALYSIS})
+        symbols = record.get("symbols") or {}
+        first_look["symbols"] = {"source": symbols.get("source"), "path": symbols.get("path")} if symbols else None
+        first_look["raw_file"] = raw_file_name(dump) if record.get("raw") else None
+        if first_look["raw_file"]:
+            raws[first_look["raw_file"]] = record["raw"]
+        dump["first_look"] = first_look
+        # A dump copied without its kernel log: what crash read out of the dump fills the gap.
+        if not dump.get("panic") and first_look.get("panic"):
+            dump["panic"] = first_look["panic"]
+        if not dump.get("last_messages") and found.get("last_log_lines"):
+            dump["last_messages"] = list(found["last_log_lines"])
+            dump["log_source"] = "crash"
+            dump["log_problem"] = None
+        if dump.get("origin") == ORIGIN_UNKNOWN and found.get("crash_test") is not None:
+            dump["origin"] = ORIGIN_CRASH_TEST if found["crash_test"] else ORIGIN_CRASH
+    return raws, list(by_key.values())
+
+
+def build(results, keep=0, apply=False, removed=None, now=None, *, analyses=None):
     """The inventory document from ``results``: {inventory host: dump_inventory result (or a failure)}.
 
-    ``keep``/``apply`` are the retention settings the run used, ``removed`` the directories it removed.
+    ``keep``/``apply`` are the retention settings the run used, ``removed`` the directories it removed,
+    ``analyses`` the crash_analysis records by the host they ran on (attach_analyses); the raw crash
+    outputs are returned in the document's ``raw_outputs`` for write_reports, never rendered.
     """
     places, dumps, planned = [], [], []
     for name in sorted(results):
@@ -67,8 +123,13 @@ def build(results, keep=0, apply=False, removed=None, now=None):
         places.append(place)
         dumps.extend(found)
         planned.extend((results[name] or {}).get("retention") or [] if place["status"] == "listed" else [])
+    raws, unmatched = attach_analyses(dumps, analyses)
     for dump in dumps:
         dump["summary"] = summary_text(dump)
+    if unmatched:
+        raise InventoryInputError(
+            "crash analyses of dumps the listing does not show: %s" % ", ".join(str(r.get("path")) for r in unmatched)
+        )
     dumps.sort(key=lambda d: (-(d.get("crash_time") or 0), d["host"], d["dir"]))
     by_origin = {origin: sum(1 for d in dumps if d.get("origin") == origin) for origin in ORIGIN_LABELS}
     generated = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -86,15 +147,25 @@ def build(results, keep=0, apply=False, removed=None, now=None):
             "bytes": sum(int(d.get("size") or 0) for d in dumps),
             "places": len(places),
             "places_not_listed": sum(1 for p in places if p["status"] in ("failed", "unreachable")),
+            "analysed": sum(1 for d in dumps if (d.get("first_look") or {}).get("status") == "analysed"),
+            "not_analysed": sum(
+                1 for d in dumps if (d.get("first_look") or {}).get("status") not in (None, "analysed")
+            ),
         },
         "places": places,
         "dumps": dumps,
         "retention": {"keep": keep, "applied": bool(apply), "planned": planned, "removed": list(removed or [])},
+        "raw_outputs": raws,
     }
 
 
+def _document(inventory):
+    """The inventory as the reports show it: the raw crash outputs are files of their own."""
+    return {key: value for key, value in inventory.items() if key != "raw_outputs"}
+
+
 def render_json(inventory):
-    return json.dumps(inventory, indent=2, sort_keys=True) + "\n"
+    return json.dumps(_document(inventory), indent=2, sort_keys=True) + "\n"
 
 
 def _count(number, singular, plural=None):
@@ -173,6 +244,20 @@ def render_markdown(inventory, max_messages=8):
                 md_escape(dump.get("path") or dump["dir"]),
             )
         )
+    looked = [d for d in inventory["dumps"] if d.get("first_look")]
+    if looked:
+        lines += ["", "## First look with crash(8)", ""]
+        for dump in looked:
+            first_look = dump["first_look"]
+            lines += [
+                "### %s, %s (%s)"
+                % (md_escape(dump["host"]), _when(dump.get("crash_time")), md_escape(first_look["status"])),
+                "",
+                md_escape(first_look.get("summary") or first_look.get("message") or "-"),
+                "",
+            ]
+            if first_look.get("raw_file"):
+                lines += ["crash(8) output: `%s`" % first_look["raw_file"].replace("`", "'"), ""]
     lines += ["", "## Last kernel messages", ""]
     for dump in inventory["dumps"]:
         lines += ["### %s, %s" % (md_escape(dump["host"]), _when(dump.get("crash_time"))), ""]
@@ -220,6 +305,18 @@ def _search_text(dump):
     return " ".join(str(f) for f in fields if f).lower()
 
 
+def _first_look_html(first_look):
+    if not first_look:
+        return ""
+    raw = first_look.get("raw_file")
+    link = ' <a href="%s">crash(8) output</a>' % _e(raw) if raw else ""
+    return '<p class="first-look"><b>First look (%s):</b> %s%s</p>' % (
+        _e(first_look.get("status")),
+        _e(first_look.get("summary") or first_look.get("message") or "-"),
+        link,
+    )
+
+
 def render_html(inventory):
     summary = inventory["summary"]
     csp = "default-src 'none'; style-src %s; script-src %s" % (csp_hash(_STYLE), csp_hash(_SCRIPT))
@@ -247,7 +344,7 @@ def render_html(inventory):
         log = "\n".join(dump.get("last_messages") or []) or (dump.get("log_problem") or "no kernel log read")
         details.append(
             '<details id="dump-%d" data-text="%s"><summary>%s</summary><p class="muted">%s, %s, log: %s</p>'
-            "<pre>%s</pre></details>"
+            "%s<pre>%s</pre></details>"
             % (
                 index,
                 text,
@@ -255,6 +352,7 @@ def render_html(inventory):
                 _e(dump.get("format")),
                 _e(dump.get("path") or dump["dir"]),
                 _e(dump.get("log_path") or dump.get("log_source") or "none"),
+                _first_look_html(dump.get("first_look")),
                 _e(log),
             )
         )
@@ -288,4 +386,12 @@ RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_ht
 
 def write_reports(inventory, directory, formats=FORMATS):
     """Write the chosen formats into ``directory`` (made 0700 when created here); returns {format: path}."""
-    return write_report_files(inventory, directory, formats, RENDERERS, FILE_NAMES)
+    paths = write_report_files(inventory, directory, formats, RENDERERS, FILE_NAMES)
+    for name, text in sorted((inventory.get("raw_outputs") or {}).items()):
+        target = os.path.join(directory, name)
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        part = target + ".part"
+        with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(part, target)
+    return paths

@@ -27,6 +27,13 @@ options:
   removed_var:
     description: The variable each host set to the list of dump directories retention removed there.
     type: str
+  analysis_var:
+    description:
+      - The variable each analysis host registered its M(kdump.fleet.crash_analysis) result in.
+      - Each record joins the dump it read (by the host it is stored on and its path) as C(first_look);
+        its raw crash(8) output is written to C(crash/STORED_ON/HOST/DIR.txt) in O(report_dir). A record of a
+        dump that the listing does not show is an error.
+    type: str
   hosts:
     description: The hosts to read; default every host in C(hostvars).
     type: list
@@ -95,6 +102,11 @@ reports:
   description: Format to the absolute path written.
   returned: always
   type: dict
+raw_outputs:
+  description: The raw crash(8) output files written, relative to O(report_dir).
+  returned: always
+  type: list
+  elements: str
 markdown:
   description: The Markdown report's text.
   returned: always

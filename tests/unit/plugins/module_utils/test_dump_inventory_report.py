@@ -71,6 +71,8 @@ def test_build_merges_hosts_newest_first_and_counts():
         "bytes": 3 * (44 << 20),
         "places": 6,
         "places_not_listed": 3,
+        "analysed": 0,
+        "not_analysed": 0,
     }
     status = {p["host"]: (p["status"], p["reason"]) for p in inventory["places"]}
     assert status["web03"] == ("unreachable", "Failed to connect to the host via ssh")
@@ -128,7 +130,8 @@ def test_json_is_the_document(tmp_path):
     inventory = report.build({"web01": _listed(_dump("web01", 1796254800))}, now=NOW)
     paths = report.write_reports(inventory, str(tmp_path / "out"))
     assert set(paths) == {"json", "markdown", "html"}
-    assert json.loads((tmp_path / "out" / "kdump-dumps.json").read_text()) == inventory
+    document = {key: value for key, value in inventory.items() if key != "raw_outputs"}
+    assert json.loads((tmp_path / "out" / "kdump-dumps.json").read_text()) == document
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "out" / "kdump-dumps.html").stat().st_mode) == 0o600
 
@@ -137,3 +140,74 @@ def test_no_dumps_says_so():
     inventory = report.build({"web01": _listed()}, now=NOW)
     assert "No dumps found." in report.render_markdown(inventory)
     assert "No dumps found." in report.render_html(inventory)
+
+
+def _first_look(path, **extra):
+    """A crash_analysis record made from crash's real outputs of a lab dump (fixtures/crash)."""
+    from ansible_collections.kdump.fleet.plugins.module_utils import _crash_analysis as crash
+    from conftest import load_fixture
+
+    outputs = {
+        key: load_fixture("crash", f"debian12-6.1.0-50-sysrq/{key}.txt")
+        for key in ("sys", "bt", "log", "tainted_modules")
+    }
+    record = {"path": path, "status": "analysed", "message": None, "kernel": "6.1.0-50-amd64", "build_id": "06f8"}
+    record.update(symbols={"path": "/var/cache/kdump-fleet/symbols/vmlinux-6.1.0-50-amd64", "source": "fetched"})
+    record.update(analysis=crash.analysis(outputs, 5), raw="## sys\n" + outputs["sys"], seconds=8.1)
+    record["summary"] = crash.summary(record)
+    record.update(extra)
+    return record
+
+
+def test_a_first_look_joins_its_dump_and_its_raw_output_is_a_file_of_its_own(tmp_path):
+    copied = _dump("web01", 1796254800, origin="unknown", panic=None, last_messages=[], log_path=None)
+    copied["log_problem"] = "no kernel log was saved and the dump is flattened"
+    other = _dump("web02", 1796254500)
+    inventory = report.build(
+        {"web01": _listed(copied), "web02": _listed(other)},
+        now=NOW,
+        analyses={"web01": [_first_look(copied["path"])]},
+    )
+    analysed = next(d for d in inventory["dumps"] if d["host"] == "web01")
+    first_look = analysed["first_look"]
+    assert first_look["status"] == "analysed" and first_look["culprit"] == "sysrq_handle_crash"
+    assert first_look["symbols"] == {
+        "source": "fetched",
+        "path": "/var/cache/kdump-fleet/symbols/vmlinux-6.1.0-50-amd64",
+    }
+    assert first_look["raw_file"] == "crash/web01/web01/1796254800.txt"
+    # What crash read out of the dump fills what the copy lacked: the panic, the log, the origin.
+    assert analysed["panic"] == PANIC and analysed["origin"] == "crash_test" and analysed["log_source"] == "crash"
+    assert analysed["summary"].endswith(PANIC)
+    assert "first_look" not in next(d for d in inventory["dumps"] if d["host"] == "web02")
+    assert (inventory["summary"]["analysed"], inventory["summary"]["not_analysed"]) == (1, 0)
+
+    report.write_reports(inventory, str(tmp_path / "out"))
+    raw = tmp_path / "out" / first_look["raw_file"]
+    assert raw.read_text().startswith("## sys\n      KERNEL:") and stat.S_IMODE(raw.stat().st_mode) == 0o600
+    document = json.loads((tmp_path / "out" / "kdump-dumps.json").read_text())
+    assert "raw_outputs" not in document and document["dumps"][0]["first_look"]["raw_file"] == first_look["raw_file"]
+    markdown = (tmp_path / "out" / "kdump-dumps.md").read_text()
+    assert "## First look with crash(8)" in markdown and "The backtrace points at sysrq_handle_crash" in markdown
+    page = (tmp_path / "out" / "kdump-dumps.html").read_text()
+    assert '<a href="crash/web01/web01/1796254800.txt">crash(8) output</a>' in page
+
+
+def test_a_first_look_names_what_stopped_it_and_host_names_cannot_climb_out_of_the_report(tmp_path):
+    dump = _dump("../../etc", 1796254800, stored_on="srv/../..")
+    record = _first_look(dump["path"], status="timed_out", message="crash(8) did not finish within 1 s", analysis=None)
+    record["summary"] = record["message"]
+    inventory = report.build({"srv/../..": _listed(dump)}, now=NOW, analyses={"srv/../..": [record]})
+    first_look = inventory["dumps"][0]["first_look"]
+    assert first_look["status"] == "timed_out" and first_look["summary"] == "crash(8) did not finish within 1 s"
+    assert first_look["raw_file"] == "crash/srv_.._../__.._etc/1796254800.txt"
+    assert (inventory["summary"]["analysed"], inventory["summary"]["not_analysed"]) == (0, 1)
+    report.write_reports(inventory, str(tmp_path / "out"))
+    assert [p.relative_to(tmp_path) for p in (tmp_path / "out" / "crash").rglob("*.txt")] == [
+        (tmp_path / "out" / first_look["raw_file"]).relative_to(tmp_path)
+    ]
+
+
+def test_a_first_look_of_a_dump_the_listing_does_not_show_is_refused():
+    with pytest.raises(report.InventoryInputError, match="crash analyses of dumps the listing does not show: /x"):
+        report.build({"web01": _listed(_dump("web01", 1))}, now=NOW, analyses={"web01": [_first_look("/x")]})

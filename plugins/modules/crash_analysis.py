@@ -1,0 +1,408 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: crash_analysis
+short_description: First look at kdump dumps with crash(8) - panic, backtrace, task, taints, uptime, last log
+version_added: 0.1.0
+description:
+  - For each dump on the host, finds the debug symbols of the dump's kernel (the release and build ID come
+    from the dump's VMCOREINFO), runs C(crash) non-interactively with C(sys), C(bt), C(log) and C(mod -t),
+    and returns what they say - the panic message, the panicking task and CPU and its backtrace, the
+    modules that taint the kernel, uptime and load, the last kernel log lines - with a one-paragraph
+    summary and crash's raw output.
+  - "Symbols: an installed debug package (Debian C(linux-image-RELEASE-dbg), RHEL C(kernel-debuginfo)),
+    else O(symbols_dir)/C(vmlinux-RELEASE), else, for a Debian kernel on a host with apt, the vmlinux alone
+    streamed out of C(apt-get download linux-image-RELEASE-dbg) into O(symbols_dir) (630 MiB of the
+    package's 5.6 GiB)."
+  - A dump whose kernel has no symbols available is reported with status C(no_symbols), not as a failure.
+    Symbols whose build ID differs from the dump's are not used (C(symbols_mismatch)).
+  - Never writes to a dump or its directory. A flattened dump (makedumpfile -F, as SSH targets save) is
+    rebuilt with C(makedumpfile -R) into a temporary file in O(work_dir), removed afterwards.
+  - Each crash run is bounded by O(timeout) and O(memory_limit_mb); a run that exceeds either is reported
+    as C(timed_out) or C(out_of_memory) with the limit that stopped it.
+author:
+  - kdump.fleet maintainers (@kdump-fleet)
+options:
+  dumps:
+    description: Paths of dump files on the host (a C(dump.STAMP), C(vmcore) or C(vmcore.flat)).
+    type: list
+    elements: path
+    required: true
+  symbols_dir:
+    description: Where fetched vmlinux files are kept, one per kernel release (C(vmlinux-RELEASE)).
+    type: path
+    default: /var/cache/kdump-fleet/symbols
+  fetch_symbols:
+    description: Fetch a Debian kernel's symbols from the configured archives when none are on the host.
+    type: bool
+    default: true
+  work_dir:
+    description: Where a flattened dump is rebuilt for crash (needs its size free; removed afterwards).
+    type: path
+    default: /var/tmp
+  timeout:
+    description: Seconds one crash run may take before it is killed.
+    type: int
+    default: 600
+  memory_limit_mb:
+    description: Address space one crash run may use (RLIMIT_AS), in MiB.
+    type: int
+    default: 4096
+  log_lines:
+    description: Last kernel log lines kept per dump.
+    type: int
+    default: 20
+attributes:
+  check_mode:
+    support: full
+    details: In check mode no symbols are fetched; dumps whose symbols are already here are analysed.
+  diff_mode:
+    support: none
+requirements:
+  - crash(8) on the host (Debian/RHEL package C(crash)).
+"""
+
+EXAMPLES = r"""
+- name: First look at the dumps on the dump server
+  kdump.fleet.crash_analysis:
+    dumps:
+      - /srv/kdump/dumps/web01/192.0.2.10-202612031200/dump.202612031200
+  become: true
+  register: first_look
+"""
+
+RETURN = r"""
+analyses:
+  description: One record per dump, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path: {description: The dump., type: str}
+    status:
+      description: analysed, no_symbols, symbols_mismatch, unreadable, failed, timed_out or out_of_memory.
+      type: str
+    message: {description: Why the status is not analysed (and what to do), else null., type: str}
+    kernel: {description: The dump's kernel release (VMCOREINFO OSRELEASE)., type: str}
+    build_id: {description: The dump's kernel build ID (VMCOREINFO BUILD-ID)., type: str}
+    format: {description: kdump-compressed, flattened or elf., type: str}
+    symbols: {description: "path, source (installed, cache, fetched) and build_id of the vmlinux used.", type: dict}
+    analysis:
+      description: >-
+        panic, release, uptime, load_average, date, cpus, task (pid, command, cpu, task), backtrace (function
+        names), culprit (the first frame below the panic path), tainted_modules, last_log_lines.
+      type: dict
+    summary: {description: One paragraph a person can read., type: str}
+    raw: {description: "crash's output, each command under a '## command' heading.", type: str}
+    seconds: {description: Wall time of the crash run., type: float}
+"""
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kdump.fleet.plugins.module_utils._crash_analysis import (
+    ANALYSED,
+    COMMANDS,
+    FAILED,
+    NO_SYMBOLS,
+    OUT_OF_MEMORY,
+    SYMBOLS_MISMATCH,
+    TIMED_OUT,
+    UNREADABLE,
+    analysis,
+    build_ids_match,
+    elf_build_id,
+    kernel_family,
+    script,
+    summary,
+    valid_release,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._debug_symbols import (
+    DebError,
+    deb_member_in_package,
+    extract_from_deb,
+    symbol_candidates,
+    symbols_package,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._dump_inventory import (
+    HEAD_BYTES,
+    dump_format,
+    parse_vmcoreinfo,
+)
+
+# What crash prints, or how it ends, when its address space runs out under RLIMIT_AS.
+_MEMORY_WORDS = ("cannot allocate memory", "out of memory", "memory exhausted", "std::bad_alloc")
+
+
+class Analyst:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.changed = False
+        self.crash = module.get_bin_path("crash")
+
+    # -- one dump
+
+    def analyse(self, path):
+        record = {"path": path, "status": None, "message": None, "kernel": None, "build_id": None, "format": None}
+        record.update(symbols=None, analysis=None, summary=None, raw=None, seconds=None)
+        head, problem = self._head(path)
+        if problem:
+            return self._done(record, UNREADABLE, problem)
+        record["format"] = dump_format(head)
+        if record["format"] == "unknown":
+            return self._done(
+                record, UNREADABLE, "%s: not a dump crash(8) can read (not ELF, kdump or flattened)" % path
+            )
+        info = parse_vmcoreinfo(head)
+        record["kernel"], record["build_id"] = info["osrelease"], info["build_id"]
+        if not valid_release(record["kernel"]):
+            return self._done(record, UNREADABLE, "%s: no kernel release in its VMCOREINFO" % path)
+        symbols, problem = self._symbols(record["kernel"])
+        record["symbols"] = symbols
+        if symbols is None:
+            return self._done(record, NO_SYMBOLS, problem)
+        if build_ids_match(record["build_id"], symbols["build_id"]) is False:
+            return self._done(
+                record,
+                SYMBOLS_MISMATCH,
+                "%s was built as %s, the dump's kernel as %s: not the same kernel build"
+                % (symbols["path"], symbols["build_id"], record["build_id"]),
+            )
+        if self.crash is None:
+            self.module.fail_json(msg="crash(8) is not installed on this host: install the crash package")
+        return self._run_crash(record, symbols["path"])
+
+    @staticmethod
+    def _done(record, status, message):
+        record["status"], record["message"] = status, message
+        record["summary"] = summary(record)
+        return record
+
+    @staticmethod
+    def _head(path):
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NOATIME", 0))
+        except OSError:
+            try:
+                descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError as exc:
+                return None, "%s: cannot read: %s" % (path, exc.strerror)
+        with os.fdopen(descriptor, "rb") as handle:
+            if not os.path.isfile(path):
+                return None, "%s: not a regular file" % path
+            try:
+                return handle.read(HEAD_BYTES), None
+            except OSError as exc:
+                return None, "%s: cannot read: %s" % (path, exc.strerror)
+
+    # -- symbols
+
+    def _symbols(self, release):
+        """({path, source, build_id}, None) or (None, why there are none)."""
+        family = kernel_family(release)
+        cached = os.path.join(self.params["symbols_dir"], "vmlinux-" + release)
+        for source, candidate in [("installed", c) for c in symbol_candidates(family, release)] + [("cache", cached)]:
+            if os.path.isfile(candidate):
+                return self._described(candidate, source), None
+        package = symbols_package(family, release)
+        if family != "debian":
+            hint = " (install %s)" % package if package else ""
+            return None, "no debug symbols for kernel %s on this host%s" % (release, hint)
+        if not self.params["fetch_symbols"]:
+            return None, "no debug symbols for kernel %s here and fetch_symbols is false (%s)" % (release, package)
+        apt_get = self.module.get_bin_path("apt-get")
+        if apt_get is None:
+            return None, "no debug symbols for kernel %s here, and no apt-get to fetch %s" % (release, package)
+        if self.module.check_mode:
+            return None, "check mode: %s would be fetched for kernel %s" % (package, release)
+        return self._fetch_deb(apt_get, package, release, cached)
+
+    def _fetch_deb(self, apt_get, package, release, destination):
+        directory = self.params["symbols_dir"]
+        try:
+            os.makedirs(directory, mode=0o755, exist_ok=True)
+        except OSError as exc:
+            return None, "cannot make %s: %s; set symbols_dir" % (directory, exc.strerror)
+        download = tempfile.mkdtemp(prefix=".fetch-", dir=directory)
+        try:
+            rc, _out, err = self.module.run_command([apt_get, "download", package], cwd=download)
+            debs = [name for name in os.listdir(download) if name.endswith(".deb")]
+            if rc != 0 or not debs:
+                reason = (err.strip().splitlines() or ["no package downloaded"])[-1]
+                return None, "no debug symbols for kernel %s: apt-get download %s: %s" % (release, package, reason)
+            try:
+                extract_from_deb(os.path.join(download, debs[0]), deb_member_in_package(release), destination)
+            except (DebError, OSError) as exc:
+                return None, "no debug symbols for kernel %s: %s" % (release, exc)
+            self.changed = True
+            return self._described(destination, "fetched"), None
+        finally:
+            shutil.rmtree(download, ignore_errors=True)
+
+    @staticmethod
+    def _described(path, source):
+        try:
+            with open(path, "rb") as handle:
+                build_id = elf_build_id(handle)
+        except OSError:
+            build_id = None
+        return {"path": path, "source": source, "build_id": build_id}
+
+    # -- crash
+
+    def _run_crash(self, record, vmlinux):
+        rebuilt = None
+        dump = record["path"]
+        try:
+            if record["format"] == "flattened":
+                rebuilt, problem = self._rebuild_flattened(dump)
+                if problem:
+                    return self._done(
+                        record, TIMED_OUT if "did not rebuild it within" in problem else UNREADABLE, problem
+                    )
+                dump = rebuilt
+            with tempfile.TemporaryDirectory(prefix="kdump-fleet-crash-", dir=self.params["work_dir"]) as out:
+                return self._crash_session(record, vmlinux, dump, out)
+        finally:
+            if rebuilt:
+                shutil.rmtree(os.path.dirname(rebuilt), ignore_errors=True)
+
+    def _rebuild_flattened(self, path):
+        makedumpfile = self.module.get_bin_path("makedumpfile")
+        if makedumpfile is None:
+            return None, "%s is flattened (makedumpfile -F) and makedumpfile is not here to rebuild it" % path
+        work_dir = self.params["work_dir"]
+        needed = os.path.getsize(path)
+        free = shutil.disk_usage(work_dir).free
+        if free < needed * 1.1:
+            return None, "%s is flattened; rebuilding it needs %d MiB free in %s, which has %d MiB; set work_dir" % (
+                path,
+                needed >> 20,
+                work_dir,
+                free >> 20,
+            )
+        # makedumpfile -R refuses a file that exists: a directory of our own (0700) holds the copy.
+        directory = tempfile.mkdtemp(prefix="kdump-fleet-rebuilt-", dir=work_dir)
+        target = os.path.join(directory, "vmcore")
+        try:
+            with open(path, "rb") as source:
+                argv = [makedumpfile, "-R", target]
+                timeout = self.params["timeout"]
+                done = subprocess.run(argv, stdin=source, capture_output=True, check=False, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            shutil.rmtree(directory, ignore_errors=True)
+            return None, "%s is flattened and makedumpfile -R did not rebuild it within %d s (raise timeout)" % (
+                path,
+                self.params["timeout"],
+            )
+        if done.returncode != 0:
+            shutil.rmtree(directory, ignore_errors=True)
+            message = done.stderr.decode("utf-8", "replace").strip()[-300:]
+            return None, "%s is flattened and makedumpfile -R failed (rc=%d): %s" % (path, done.returncode, message)
+        return target, None
+
+    def _crash_session(self, record, vmlinux, dump, out):
+        script_path = os.path.join(out, "commands")
+        with open(script_path, "w", encoding="utf-8") as handle:
+            handle.write(script(out))
+        limit = self.params["memory_limit_mb"] << 20
+
+        def bounded():
+            os.setsid()  # its own process group: a timeout kills crash and the gdb it runs
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        argv = [self.crash, "-s", "--no_crashrc", "-i", script_path, vmlinux, dump]
+        started = time.monotonic()
+        process = subprocess.Popen(  # noqa: S603 - argv only, paths checked above
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=bounded,  # noqa: PLW1509 - the module runs no threads
+            cwd=out,
+            env=dict(os.environ, LC_ALL="C", LANG="C", PAGER="cat", CRASHPAGER="cat"),
+        )
+        try:
+            console, _ = process.communicate(timeout=self.params["timeout"])
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            record["seconds"] = round(time.monotonic() - started, 1)
+            return self._done(
+                record,
+                TIMED_OUT,
+                "crash(8) did not finish within %d s on %s; it was killed (raise timeout)"
+                % (self.params["timeout"], dump),
+            )
+        record["seconds"] = round(time.monotonic() - started, 1)
+        console = console.decode("utf-8", "replace")
+        outputs = {}
+        for name, _command in COMMANDS:
+            try:
+                with open(os.path.join(out, name + ".txt"), encoding="utf-8", errors="replace") as handle:
+                    outputs[name] = handle.read()
+            except OSError:
+                outputs[name] = None
+        record["raw"] = _raw(outputs, console)
+        if any(word in console.lower() for word in _MEMORY_WORDS) or process.returncode == -signal.SIGKILL:
+            return self._done(
+                record,
+                OUT_OF_MEMORY,
+                "crash(8) ran out of memory within memory_limit_mb=%d on %s (raise it)"
+                % (self.params["memory_limit_mb"], record["path"]),
+            )
+        if not outputs.get("sys"):
+            tail = " ".join(console.strip().splitlines()[-3:])[:400]
+            return self._done(
+                record, FAILED, "crash(8) read nothing from %s (rc=%s): %s" % (dump, process.returncode, tail)
+            )
+        record["analysis"] = analysis(outputs, self.params["log_lines"])
+        record["status"] = ANALYSED
+        record["summary"] = summary(record)
+        return record
+
+
+def _raw(outputs, console):
+    sections = ["## %s\n%s" % (command, (outputs.get(name) or "(no output)").rstrip()) for name, command in COMMANDS]
+    if console.strip():
+        sections.append("## crash's own messages\n" + console.rstrip())
+    return "\n\n".join(sections) + "\n"
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "dumps": {"type": "list", "elements": "path", "required": True},
+            "symbols_dir": {"type": "path", "default": "/var/cache/kdump-fleet/symbols"},
+            "fetch_symbols": {"type": "bool", "default": True},
+            "work_dir": {"type": "path", "default": "/var/tmp"},
+            "timeout": {"type": "int", "default": 600},
+            "memory_limit_mb": {"type": "int", "default": 4096},
+            "log_lines": {"type": "int", "default": 20},
+        },
+        supports_check_mode=True,
+    )
+    for name, low in (("timeout", 1), ("memory_limit_mb", 256), ("log_lines", 0)):
+        if module.params[name] < low:
+            module.fail_json(msg="%s must be %d or more, got %d" % (name, low, module.params[name]))
+    for name in ("symbols_dir", "work_dir"):
+        if not os.path.isabs(module.params[name]):
+            module.fail_json(msg="%s must be an absolute path, got %r" % (name, module.params[name]))
+    analyst = Analyst(module)
+    analyses = [analyst.analyse(path) for path in module.params["dumps"]]
+    module.exit_json(changed=analyst.changed, analyses=analyses)
+
+
+if __name__ == "__main__":
+    main()
