@@ -248,7 +248,7 @@ def measure(count, forks, sshd, work, *, plain_max, slices_max, repeat=1):
     audit = ["kdump.fleet.audit", "-e", f"kdump_audit_report_dir={reports}"]
     audit += ["-e", "kdump_audit_min_ready_percent=0"]  # the dev machine is not ready; the run must not fail
     pings, audits = [], []
-    for _ in range(repeat):  # alternated, so a machine that slows down weighs on both alike
+    for _round in range(repeat):  # alternated, so a machine that slows down weighs on both alike
         pings.append(fleet.run("ansible", "all", "-m", "ansible.builtin.ping"))
         audits.append(fleet.run("ansible-playbook", *audit))
     figures["ping"], figures["audit"] = median_run(pings), median_run(audits)

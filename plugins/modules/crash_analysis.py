@@ -56,12 +56,12 @@ options:
     description: Last kernel log lines kept per dump.
     type: int
     default: 20
+extends_documentation_fragment:
+  - kdump.fleet.attributes
+  - kdump.fleet.attributes.check_mode_full
 attributes:
   check_mode:
-    support: full
     details: In check mode no symbols are fetched; dumps whose symbols are already here are analysed.
-  diff_mode:
-    support: none
 requirements:
   - crash(8) on the host (Debian/RHEL package C(crash)).
 """
@@ -82,14 +82,20 @@ analyses:
   type: list
   elements: dict
   contains:
-    path: {description: The dump., type: str}
+    path:
+      description: The dump.
+      type: str
     status:
       description: analysed, no_symbols, symbols_mismatch, unreadable, failed, timed_out or out_of_memory.
       type: str
-    message: {description: Why the status is not analysed (and what to do), else null., type: str}
+    message:
+      description: Why the status is not analysed (and what to do); null when it is.
+      type: str
     kernel: {description: The dump's kernel release (VMCOREINFO OSRELEASE)., type: str}
     build_id: {description: The dump's kernel build ID (VMCOREINFO BUILD-ID)., type: str}
-    format: {description: kdump-compressed, flattened or elf., type: str}
+    format:
+      description: The dump's format, kdump-compressed, flattened or elf.
+      type: str
     symbols: {description: "path, source (installed, cache, fetched) and build_id of the vmlinux used.", type: dict}
     analysis:
       description: >-
@@ -102,9 +108,7 @@ analyses:
 """
 
 import os
-import resource
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -316,37 +320,29 @@ class Analyst:
         script_path = os.path.join(out, "commands")
         with open(script_path, "w", encoding="utf-8") as handle:
             handle.write(script(out))
-        limit = self.params["memory_limit_mb"] << 20
-
-        def bounded():
-            os.setsid()  # its own process group: a timeout kills crash and the gdb it runs
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-        argv = [self.crash, "-s", "--no_crashrc", "-i", script_path, vmlinux, dump]
+        # timeout(1) runs crash in a process group of its own and signals the whole group, so the gdb
+        # crash starts dies with it; prlimit(1) caps its address space (RLIMIT_AS).
+        timeout, prlimit = self.module.get_bin_path("timeout"), self.module.get_bin_path("prlimit")
+        if timeout is None or prlimit is None:
+            self.module.fail_json(msg="timeout(1) (coreutils) and prlimit(1) (util-linux) are needed to bound crash(8)")
+        seconds = self.params["timeout"]
+        bounds = [timeout, "--kill-after=10", str(seconds), prlimit, "--as=%d" % (self.params["memory_limit_mb"] << 20)]
+        argv = bounds + [self.crash, "-s", "--no_crashrc", "-i", script_path, vmlinux, dump]
         started = time.monotonic()
-        process = subprocess.Popen(  # noqa: S603 - argv only, paths checked above
+        rc, out_text, err_text = self.module.run_command(
             argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            preexec_fn=bounded,  # noqa: PLW1509 - the module runs no threads
             cwd=out,
-            env=dict(os.environ, LC_ALL="C", LANG="C", PAGER="cat", CRASHPAGER="cat"),
+            data="",  # stdin: nothing beyond the script's quit
+            environ_update={"LC_ALL": "C", "LANG": "C", "PAGER": "cat", "CRASHPAGER": "cat"},
         )
-        try:
-            console, _ = process.communicate(timeout=self.params["timeout"])
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            record["seconds"] = round(time.monotonic() - started, 1)
+        record["seconds"] = round(time.monotonic() - started, 1)
+        if rc in (124, 137) and record["seconds"] >= seconds:  # timeout's "timed out" and "killed after it"
             return self._done(
                 record,
                 TIMED_OUT,
-                "crash(8) did not finish within %d s on %s; it was killed (raise timeout)"
-                % (self.params["timeout"], dump),
+                "crash(8) did not finish within %d s on %s; it was killed (raise timeout)" % (seconds, record["path"]),
             )
-        record["seconds"] = round(time.monotonic() - started, 1)
-        console = console.decode("utf-8", "replace")
+        console = out_text + err_text
         outputs = {}
         for name, _command in COMMANDS:
             try:
@@ -355,7 +351,7 @@ class Analyst:
             except OSError:
                 outputs[name] = None
         record["raw"] = _raw(outputs, console)
-        if any(word in console.lower() for word in _MEMORY_WORDS) or process.returncode == -signal.SIGKILL:
+        if any(word in console.lower() for word in _MEMORY_WORDS) or rc in (137, -9):
             return self._done(
                 record,
                 OUT_OF_MEMORY,
@@ -364,9 +360,7 @@ class Analyst:
             )
         if not outputs.get("sys"):
             tail = " ".join(console.strip().splitlines()[-3:])[:400]
-            return self._done(
-                record, FAILED, "crash(8) read nothing from %s (rc=%s): %s" % (dump, process.returncode, tail)
-            )
+            return self._done(record, FAILED, "crash(8) read nothing from %s (rc=%s): %s" % (record["path"], rc, tail))
         record["analysis"] = analysis(outputs, self.params["log_lines"])
         record["status"] = ANALYSED
         record["summary"] = summary(record)

@@ -8,7 +8,9 @@ import re
 import stat
 
 import pytest
+from ansible_collections.kdump.fleet.plugins.module_utils import _crash_analysis as crash
 from ansible_collections.kdump.fleet.plugins.module_utils import _dump_inventory_report as report
+from conftest import load_fixture
 
 NOW = datetime.datetime(2026, 12, 2, 23, 50, tzinfo=datetime.UTC)
 PANIC = "Kernel panic - not syncing: sysrq triggered crash"
@@ -144,9 +146,6 @@ def test_no_dumps_says_so():
 
 def _first_look(path, **extra):
     """A crash_analysis record made from crash's real outputs of a lab dump (fixtures/crash)."""
-    from ansible_collections.kdump.fleet.plugins.module_utils import _crash_analysis as crash
-    from conftest import load_fixture
-
     outputs = {
         key: load_fixture("crash", f"debian12-6.1.0-50-sysrq/{key}.txt")
         for key in ("sys", "bt", "log", "tainted_modules")

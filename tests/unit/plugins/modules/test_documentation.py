@@ -33,6 +33,7 @@ ATTRIBUTES = {
         "platform": "full",
     },
     "crashkernel": {"check_mode": "full", "diff_mode": "full"},
+    "crash_analysis": {"check_mode": "full", "diff_mode": "none"},
     "reboot": {
         "action": "full",
         "async": "none",
