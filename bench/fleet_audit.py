@@ -402,6 +402,8 @@ def parse_args(argv):
         help="check the three merged slices against the unsliced report up to this size (default 200)",
     )
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be 1 or more")
     args.hosts = args.hosts or [20, 200]
     return args
 

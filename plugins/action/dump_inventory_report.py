@@ -26,6 +26,8 @@ ARGUMENT_SPEC = {
     "analysis_var": {"type": "str"},
     "hosts": {"type": "list", "elements": "str"},
     "report_dir": {"type": "str", "default": "kdump-dump-reports"},
+    # The playbook variable report_dir came from, for the message when it cannot be written.
+    "report_dir_variable": {"type": "str", "default": "kdump_dumps_report_dir"},
     "formats": {"type": "list", "elements": "str", "choices": list(FORMATS), "default": list(FORMATS)},
     "keep": {"type": "int", "default": 0},
     "apply": {"type": "bool", "default": False},
@@ -64,8 +66,8 @@ class ActionModule(ActionBase):
             paths = write_reports(inventory, report_dir, args["formats"])
         except OSError as exc:
             raise AnsibleActionFail(
-                "cannot write the dump inventory to %s: %s; set kdump_dumps_report_dir to a writable directory"
-                % (report_dir, exc.strerror or exc)
+                "cannot write the dump inventory to %s: %s; set %s to a writable directory"
+                % (report_dir, exc.strerror or exc, args["report_dir_variable"])
             ) from None
         result.update(
             changed=False,

@@ -80,6 +80,35 @@ def kernel_family(release):
     return None
 
 
+# Paths the module writes into crash's script or hands to it: a line of that script must stay one
+# command (crash gives a line that starts with "!" to /bin/sh), so no whitespace, quotes or shell marks.
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9._+/-]*")
+# What crash, or the gdb inside it, prints when its address space runs out under RLIMIT_AS.
+_MEMORY_WORDS = ("cannot allocate memory", "out of memory", "memory exhausted", "std::bad_alloc")
+
+
+def safe_path(path):
+    """Whether ``path`` is absolute and made only of letters, digits and ``. _ + / -``."""
+    return isinstance(path, str) and len(path) <= 4096 and bool(_SAFE_PATH.fullmatch(path)) and "/../" not in path + "/"
+
+
+def classify_exit(rc, elapsed, timeout, console):
+    """TIMED_OUT, OUT_OF_MEMORY or FAILED from how ``timeout ... prlimit ... crash`` ended; None: read its files.
+
+    timeout(1) exits 124 when it stopped crash with TERM; when crash ignored that, --kill-after's KILL
+    reaches the whole group and the caller sees -9 (no shell between: 137 only through one). 125-127
+    are timeout's or prlimit's own failures to start crash. A KILL before the time is up is the
+    kernel's OOM killer.
+    """
+    if rc == 124 or (rc in (-9, 137) and elapsed >= timeout):
+        return TIMED_OUT
+    if any(word in (console or "").lower() for word in _MEMORY_WORDS) or rc in (-9, 137):
+        return OUT_OF_MEMORY
+    if rc in (125, 126, 127):
+        return FAILED
+    return None
+
+
 def valid_release(release):
     """Whether ``release`` can name a kernel in a package or file name (it reaches a command line)."""
     return isinstance(release, str) and len(release) <= 128 and bool(_RELEASE.fullmatch(release))
@@ -270,13 +299,13 @@ def build_ids_match(dump_build_id, symbols_build_id):
 def newest_dumps(dumps, only=(), limit=5):
     """The paths to analyse from a dump_inventory listing: complete dumps with a file, newest first.
 
-    ``only``: when given, just these paths; returns (chosen, missing) where missing are the ``only``
-    paths that are not complete dumps of the listing.
+    ``only``: when given, just these paths, all of them (``limit`` is for the newest-first choice);
+    returns (chosen, missing) where missing are the ``only`` paths that are not complete dumps here.
     """
     complete = [d for d in dumps or [] if isinstance(d, dict) and d.get("path") and d.get("complete")]
     complete.sort(key=lambda d: (-(d.get("crash_time") or 0), str(d.get("path"))))
     paths = [d["path"] for d in complete]
     if only:
         wanted = list(dict.fromkeys(only))
-        return [p for p in paths if p in wanted][:limit], [p for p in wanted if p not in paths]
+        return [p for p in paths if p in wanted], [p for p in wanted if p not in paths]
     return paths[:limit], []

@@ -18,7 +18,8 @@ def symbol_candidates(family, release):
         return ["/usr/lib/debug/boot/vmlinux-" + release, "/usr/lib/debug/lib/modules/%s/vmlinux" % release]
     if family in ("redhat", "suse"):
         return ["/usr/lib/debug/lib/modules/%s/vmlinux" % release]
-    return []
+    # Any other kernel (Ubuntu's -dbgsym packages use the Debian paths): where a vmlinux may be installed.
+    return ["/usr/lib/debug/boot/vmlinux-" + release, "/usr/lib/debug/lib/modules/%s/vmlinux" % release]
 
 
 def symbols_package(family, release):
@@ -53,7 +54,10 @@ def _ar_members(handle):
         if len(header) < 60 or header[58:60] != b"`\n":
             raise DebError("damaged ar member header")
         name = header[:16].decode("ascii", "replace").strip().rstrip("/")
-        size = int(header[48:58].decode("ascii").strip())
+        try:
+            size = int(header[48:58].decode("ascii").strip())
+        except ValueError:
+            raise DebError("damaged ar member size") from None
         offset = handle.tell()
         yield name, offset, size
         handle.seek(offset + size + (size & 1))

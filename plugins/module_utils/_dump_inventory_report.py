@@ -8,6 +8,7 @@ self-contained HTML page for people; every string that came from a host is escap
 from __future__ import annotations
 
 import datetime
+import hashlib
 import html
 import json
 import os
@@ -67,9 +68,16 @@ FIRST_LOOK_ANALYSIS = ("panic", "culprit", "backtrace", "task", "tainted_modules
 
 
 def raw_file_name(dump):
-    """The raw crash(8) output's file, relative to the report directory: one per stored dump."""
+    """The raw crash(8) output's file, relative to the report directory: one per stored dump.
+
+    Readable parts (made safe), and a hash of where the dump is: two dump servers' roots may hold the
+    same client and directory names, and making names safe may merge two.
+    """
+    where = "%s\n%s" % (dump.get("stored_on"), dump.get("path") or dump["dir"])
+    digest = hashlib.sha256(where.encode("utf-8", "surrogateescape")).hexdigest()[:10]
     parts = (dump.get("stored_on") or "unknown", dump.get("host") or "unknown", posixpath.basename(dump["dir"]))
-    return "crash/" + "/".join(_SAFE_NAME.sub("_", part) for part in parts) + ".txt"
+    safe = [_SAFE_NAME.sub("_", part) for part in parts]
+    return "crash/%s/%s/%s-%s.txt" % (safe[0], safe[1], safe[2], digest)
 
 
 def attach_analyses(dumps, analyses):

@@ -109,6 +109,7 @@ analyses:
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -125,8 +126,10 @@ from ansible_collections.kdump.fleet.plugins.module_utils._crash_analysis import
     UNREADABLE,
     analysis,
     build_ids_match,
+    classify_exit,
     elf_build_id,
     kernel_family,
+    safe_path,
     script,
     summary,
     valid_release,
@@ -143,9 +146,6 @@ from ansible_collections.kdump.fleet.plugins.module_utils._dump_inventory import
     dump_format,
     parse_vmcoreinfo,
 )
-
-# What crash prints, or how it ends, when its address space runs out under RLIMIT_AS.
-_MEMORY_WORDS = ("cannot allocate memory", "out of memory", "memory exhausted", "std::bad_alloc")
 
 
 class Analyst:
@@ -183,8 +183,8 @@ class Analyst:
                 "%s was built as %s, the dump's kernel as %s: not the same kernel build"
                 % (symbols["path"], symbols["build_id"], record["build_id"]),
             )
-        if self.crash is None:
-            self.module.fail_json(msg="crash(8) is not installed on this host: install the crash package")
+        if self.crash is None:  # only in check mode: main() refuses to start without it otherwise
+            return self._done(record, FAILED, "check mode: crash(8) is not installed here yet, nothing was read")
         return self._run_crash(record, symbols["path"])
 
     @staticmethod
@@ -196,14 +196,15 @@ class Analyst:
     @staticmethod
     def _head(path):
         try:
-            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NOATIME", 0))
+            # O_NONBLOCK: a FIFO in the dump's place must not block the module; regular files ignore it.
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOATIME", 0))
         except OSError:
             try:
-                descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
             except OSError as exc:
                 return None, "%s: cannot read: %s" % (path, exc.strerror)
         with os.fdopen(descriptor, "rb") as handle:
-            if not os.path.isfile(path):
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return None, "%s: not a regular file" % path
             try:
                 return handle.read(HEAD_BYTES), None
@@ -299,21 +300,25 @@ class Analyst:
         # makedumpfile -R refuses a file that exists: a directory of our own (0700) holds the copy.
         directory = tempfile.mkdtemp(prefix="kdump-fleet-rebuilt-", dir=work_dir)
         target = os.path.join(directory, "vmcore")
+        problem = None
         try:
             with open(path, "rb") as source:
                 argv = [makedumpfile, "-R", target]
                 timeout = self.params["timeout"]
                 done = subprocess.run(argv, stdin=source, capture_output=True, check=False, timeout=timeout)
+            if done.returncode != 0:
+                message = done.stderr.decode("utf-8", "replace").strip()[-300:]
+                problem = "%s is flattened and makedumpfile -R failed (rc=%d): %s" % (path, done.returncode, message)
         except subprocess.TimeoutExpired:
-            shutil.rmtree(directory, ignore_errors=True)
-            return None, "%s is flattened and makedumpfile -R did not rebuild it within %d s (raise timeout)" % (
+            problem = "%s is flattened and makedumpfile -R did not rebuild it within %d s (raise timeout)" % (
                 path,
                 self.params["timeout"],
             )
-        if done.returncode != 0:
+        except OSError as exc:
+            problem = "%s is flattened and could not be rebuilt in %s: %s" % (path, work_dir, exc.strerror or exc)
+        if problem:
             shutil.rmtree(directory, ignore_errors=True)
-            message = done.stderr.decode("utf-8", "replace").strip()[-300:]
-            return None, "%s is flattened and makedumpfile -R failed (rc=%d): %s" % (path, done.returncode, message)
+            return None, problem
         return target, None
 
     def _crash_session(self, record, vmlinux, dump, out):
@@ -332,17 +337,12 @@ class Analyst:
         rc, out_text, err_text = self.module.run_command(
             argv,
             cwd=out,
-            data="",  # stdin: nothing beyond the script's quit
+            data="quit\n",  # should crash leave the script early, it reads this, not the module's stdin
             environ_update={"LC_ALL": "C", "LANG": "C", "PAGER": "cat", "CRASHPAGER": "cat"},
         )
         record["seconds"] = round(time.monotonic() - started, 1)
-        if rc in (124, 137) and record["seconds"] >= seconds:  # timeout's "timed out" and "killed after it"
-            return self._done(
-                record,
-                TIMED_OUT,
-                "crash(8) did not finish within %d s on %s; it was killed (raise timeout)" % (seconds, record["path"]),
-            )
         console = out_text + err_text
+        ended = classify_exit(rc, record["seconds"], seconds, console)
         outputs = {}
         for name, _command in COMMANDS:
             try:
@@ -351,13 +351,22 @@ class Analyst:
             except OSError:
                 outputs[name] = None
         record["raw"] = _raw(outputs, console)
-        if any(word in console.lower() for word in _MEMORY_WORDS) or rc in (137, -9):
+        if ended == TIMED_OUT:
+            message = "crash(8) did not finish within %d s on %s; it was killed (raise timeout)" % (
+                seconds,
+                record["path"],
+            )
+            return self._done(record, TIMED_OUT, message)
+        if ended == OUT_OF_MEMORY:
             return self._done(
                 record,
                 OUT_OF_MEMORY,
                 "crash(8) ran out of memory within memory_limit_mb=%d on %s (raise it)"
                 % (self.params["memory_limit_mb"], record["path"]),
             )
+        if ended == FAILED:
+            tail = " ".join(console.strip().splitlines()[-2:])[:300]
+            return self._done(record, FAILED, "timeout/prlimit could not start crash(8) (rc=%d): %s" % (rc, tail))
         if not outputs.get("sys"):
             tail = " ".join(console.strip().splitlines()[-3:])[:400]
             return self._done(record, FAILED, "crash(8) read nothing from %s (rc=%s): %s" % (record["path"], rc, tail))
@@ -391,9 +400,20 @@ def main():
         if module.params[name] < low:
             module.fail_json(msg="%s must be %d or more, got %d" % (name, low, module.params[name]))
     for name in ("symbols_dir", "work_dir"):
-        if not os.path.isabs(module.params[name]):
-            module.fail_json(msg="%s must be an absolute path, got %r" % (name, module.params[name]))
+        if not safe_path(module.params[name]):
+            module.fail_json(
+                msg="%s must be an absolute path of letters, digits and . _ + / - only (it is written into"
+                " crash's script), got %r" % (name, module.params[name])
+            )
+    work_dir = module.params["work_dir"]
+    if not (os.path.isdir(work_dir) and os.access(work_dir, os.W_OK | os.X_OK)):
+        module.fail_json(msg="work_dir=%s is not a writable directory on this host; set work_dir" % work_dir)
+    for path in module.params["dumps"]:
+        if not os.path.isabs(path):
+            module.fail_json(msg="dumps must be absolute paths, got %r" % path)
     analyst = Analyst(module)
+    if analyst.crash is None and not module.check_mode:
+        module.fail_json(msg="crash(8) is not installed on this host: install the crash package, nothing was read")
     analyses = [analyst.analyse(path) for path in module.params["dumps"]]
     module.exit_json(changed=analyst.changed, analyses=analyses)
 

@@ -31,9 +31,13 @@ options:
     description:
       - The variable each analysis host registered its M(kdump.fleet.crash_analysis) result in.
       - Each record joins the dump it read (by the host it is stored on and its path) as C(first_look);
-        its raw crash(8) output is written to C(crash/STORED_ON/HOST/DIR.txt) in O(report_dir). A record of a
+        its raw crash(8) output is written to C(crash/STORED_ON/HOST/DIR-HASH.txt) in O(report_dir). A record of a
         dump that the listing does not show is an error.
     type: str
+  report_dir_variable:
+    description: The playbook variable O(report_dir) came from; the error for an unwritable directory names it.
+    type: str
+    default: kdump_dumps_report_dir
   hosts:
     description: The hosts to read; default every host in C(hostvars).
     type: list

@@ -75,6 +75,15 @@ def test_an_unwritable_report_dir_names_the_variable(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(AnsibleActionFail, match="set kdump_dumps_report_dir to a writable directory"):
         run_action({"result_var": "listing", "report_dir": str(blocker / "sub")}, {"hostvars": hostvars()})
+    with pytest.raises(AnsibleActionFail, match="set kdump_analyze_report_dir to a writable directory"):
+        run_action(
+            {
+                "result_var": "listing",
+                "report_dir": str(blocker / "sub"),
+                "report_dir_variable": "kdump_analyze_report_dir",
+            },
+            {"hostvars": hostvars()},
+        )
 
 
 def test_a_result_that_is_not_a_listing_fails_the_task(tmp_path):

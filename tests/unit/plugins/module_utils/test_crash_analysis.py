@@ -162,3 +162,37 @@ def test_a_real_dump_with_a_staging_driver_loaded_names_the_tainting_module():
     assert first_look["culprit"] == "sysrq_handle_crash" and first_look["task"]["pid"] == 611
     paragraph = crash.summary({"status": crash.ANALYSED, "analysis": first_look})
     assert "Modules tainting the kernel: qlge (C)." in paragraph and "up 00:04:12" in paragraph
+
+
+@pytest.mark.parametrize(
+    ("rc", "elapsed", "console", "status"),
+    [
+        (124, 3.7, "", crash.TIMED_OUT),  # timeout(1) stopped crash with TERM (measured: 3 s bound, 3.7 s)
+        (-9, 13.0, "", crash.TIMED_OUT),  # crash ignored TERM; --kill-after's KILL reached the group
+        (-9, 2.0, "", crash.OUT_OF_MEMORY),  # killed before its time: the kernel's OOM killer
+        (
+            -6,
+            1.2,
+            "utils.c:671: internal-error: virtual memory exhausted: can't allocate 173516317 bytes.",
+            crash.OUT_OF_MEMORY,
+        ),  # measured with memory_limit_mb=256 on the lab dump
+        (125, 0.0, "timeout: failed to run command", crash.FAILED),
+        (127, 0.0, "prlimit: failed to execute crash", crash.FAILED),
+        (0, 7.2, "WARNING: active task ff20830e03dec200 on cpu 0 not found in PID hash", None),
+        (1, 0.9, "crash: /x: not a supported file format", None),
+    ],
+)
+def test_how_a_bounded_crash_run_ended(rc, elapsed, console, status):
+    assert crash.classify_exit(rc, elapsed, 3 if elapsed < 10 else 10, console) == status
+
+
+@pytest.mark.parametrize("path", ["/var/tmp", "/var/cache/kdump-fleet/symbols", "/srv/kdump+x/a_b-c.d"])
+def test_paths_crash_may_be_given(path):
+    assert crash.safe_path(path)
+
+
+@pytest.mark.parametrize(
+    "path", ["var/tmp", "/var/tmp\n!id", "/a b", "/a;b", "/a$b", "/x/../etc", "/..", "", None, "/a'b"]
+)
+def test_paths_that_could_split_crashs_script_or_climb_are_not(path):
+    assert not crash.safe_path(path)

@@ -20,7 +20,11 @@ def test_where_each_family_installs_the_kernel_with_symbols():
     assert symbols.symbol_candidates("redhat", "5.14.0-427.13.1.el9_4.x86_64") == [
         "/usr/lib/debug/lib/modules/5.14.0-427.13.1.el9_4.x86_64/vmlinux"
     ]
-    assert symbols.symbol_candidates(None, RELEASE) == []
+    # A kernel of no known family (Ubuntu's): the paths its -dbgsym package installs to, no fetching.
+    assert symbols.symbol_candidates(None, "6.8.0-45-generic") == [
+        "/usr/lib/debug/boot/vmlinux-6.8.0-45-generic",
+        "/usr/lib/debug/lib/modules/6.8.0-45-generic/vmlinux",
+    ]
     assert symbols.symbols_package("debian", RELEASE) == "linux-image-6.1.0-50-amd64-dbg"
     assert symbols.symbols_package("redhat", "5.14.0-427.el9.x86_64") == "kernel-debuginfo-5.14.0-427.el9.x86_64"
     assert symbols.symbols_package(None, RELEASE) is None
