@@ -32,7 +32,6 @@ UNREADABLE = "unreadable"
 FAILED = "failed"
 TIMED_OUT = "timed_out"
 OUT_OF_MEMORY = "out_of_memory"
-STATUSES = (ANALYSED, NO_SYMBOLS, SYMBOLS_MISMATCH, UNREADABLE, FAILED, TIMED_OUT, OUT_OF_MEMORY)
 
 _SYS_LINE = re.compile(r"^\s*([A-Z][A-Z ]*[A-Z]):\s?(.*)$")
 _BT_HEADER = re.compile(

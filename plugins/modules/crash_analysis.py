@@ -271,11 +271,9 @@ class Analyst:
         dump = record["path"]
         try:
             if record["format"] == "flattened":
-                rebuilt, problem = self._rebuild_flattened(dump)
+                rebuilt, status, problem = self._rebuild_flattened(dump)
                 if problem:
-                    return self._done(
-                        record, TIMED_OUT if "did not rebuild it within" in problem else UNREADABLE, problem
-                    )
+                    return self._done(record, status, problem)
                 dump = rebuilt
             with tempfile.TemporaryDirectory(prefix="kdump-fleet-crash-", dir=self.params["work_dir"]) as out:
                 return self._crash_session(record, vmlinux, dump, out)
@@ -284,23 +282,33 @@ class Analyst:
                 shutil.rmtree(os.path.dirname(rebuilt), ignore_errors=True)
 
     def _rebuild_flattened(self, path):
+        """(rebuilt path, None, None), or (None, the status, why) when the dump could not be rebuilt."""
         makedumpfile = self.module.get_bin_path("makedumpfile")
         if makedumpfile is None:
-            return None, "%s is flattened (makedumpfile -F) and makedumpfile is not here to rebuild it" % path
+            return (
+                None,
+                UNREADABLE,
+                "%s is flattened (makedumpfile -F) and makedumpfile is not here to rebuild it" % path,
+            )
         work_dir = self.params["work_dir"]
         needed = os.path.getsize(path)
         free = shutil.disk_usage(work_dir).free
         if free < needed * 1.1:
-            return None, "%s is flattened; rebuilding it needs %d MiB free in %s, which has %d MiB; set work_dir" % (
-                path,
-                needed >> 20,
-                work_dir,
-                free >> 20,
+            return (
+                None,
+                UNREADABLE,
+                "%s is flattened; rebuilding it needs %d MiB free in %s, which has %d MiB; set work_dir"
+                % (
+                    path,
+                    needed >> 20,
+                    work_dir,
+                    free >> 20,
+                ),
             )
         # makedumpfile -R refuses a file that exists: a directory of our own (0700) holds the copy.
         directory = tempfile.mkdtemp(prefix="kdump-fleet-rebuilt-", dir=work_dir)
         target = os.path.join(directory, "vmcore")
-        problem = None
+        status = problem = None
         try:
             with open(path, "rb") as source:
                 argv = [makedumpfile, "-R", target]
@@ -308,18 +316,21 @@ class Analyst:
                 done = subprocess.run(argv, stdin=source, capture_output=True, check=False, timeout=timeout)
             if done.returncode != 0:
                 message = done.stderr.decode("utf-8", "replace").strip()[-300:]
+                status = UNREADABLE
                 problem = "%s is flattened and makedumpfile -R failed (rc=%d): %s" % (path, done.returncode, message)
         except subprocess.TimeoutExpired:
+            status = TIMED_OUT
             problem = "%s is flattened and makedumpfile -R did not rebuild it within %d s (raise timeout)" % (
                 path,
                 self.params["timeout"],
             )
         except OSError as exc:
+            status = UNREADABLE
             problem = "%s is flattened and could not be rebuilt in %s: %s" % (path, work_dir, exc.strerror or exc)
         if problem:
             shutil.rmtree(directory, ignore_errors=True)
-            return None, problem
-        return target, None
+            return None, status, problem
+        return target, None, None
 
     def _crash_session(self, record, vmlinux, dump, out):
         script_path = os.path.join(out, "commands")
