@@ -10,6 +10,8 @@ import stat
 # ID / ID_LIKE values of /etc/os-release that decide the distribution family.
 DEBIAN_IDS = ("debian", "ubuntu")
 REDHAT_IDS = ("rhel", "centos", "fedora", "almalinux", "rocky", "ol")
+# openSUSE Leap / Tumbleweed / MicroOS and SLES / SLE Micro: ID_LIKE carries "suse" on all of them.
+SUSE_IDS = ("suse", "opensuse", "opensuse-leap", "opensuse-tumbleweed", "sles", "sled", "sle-micro", "sl-micro")
 
 # Query formats, kept here next to the parsers that read their output.
 DPKG_QUERY_FORMAT = "${Package}\\t${Status}\\t${Version}\\n"
@@ -51,13 +53,15 @@ def distribution(os_release):
 
 
 def family(os_release):
-    """``debian``, ``redhat`` or ``unknown``, from ID first and then ID_LIKE."""
+    """``debian``, ``redhat``, ``suse`` or ``unknown``, from ID first and then ID_LIKE."""
     candidates = [os_release.get("ID", "")] + os_release.get("ID_LIKE", "").split()
     for candidate in candidates:
         if candidate in DEBIAN_IDS:
             return "debian"
         if candidate in REDHAT_IDS:
             return "redhat"
+        if candidate in SUSE_IDS:
+            return "suse"
     return "unknown"
 
 
@@ -397,10 +401,12 @@ def system_ram_regions(regions):
 # Tools that regenerate grub.cfg from /etc/default/grub and its drop-ins (Debian, Ubuntu; also
 # upstream GRUB, whose grub-mkconfig the crashkernel module then checks for the drop-in loop).
 GRUB_DROPIN_TOOLS = ("update-grub", "grub-mkconfig")
+# The SUSE family's (and Fedora's) name for grub-mkconfig; its GRUB reads /etc/default/grub only.
+GRUB_DEFAULT_TOOLS = ("grub2-mkconfig",)
 
 
 def choose_bootloader(has_tool):
-    """How the boot command line is changed on this host: ``grubby``, ``grub_dropin`` or ``none``.
+    """How the boot command line is changed on this host: ``grubby``, ``grub_dropin``, ``grub_default`` or ``none``.
 
     ``has_tool(name)`` is true when the executable ``name`` is installed (a probe injected
     by the caller: AnsibleModule.get_bin_path, or a lookup under a host root).
@@ -415,9 +421,14 @@ def choose_bootloader(has_tool):
     loader, so either file can be there on a host that boots with systemd-boot. The
     drop-in backend cannot do anything without a regeneration tool, so a host without
     one is ``none`` and not ``grub_dropin`` (which then failed later, after the checks).
+
+    ``grub_default`` (edit GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, then grub2-mkconfig) is
+    last: the SUSE family has grub2-mkconfig and neither grubby nor a GRUB that reads drop-ins.
     """
     if has_tool("grubby"):
         return "grubby"
     if any(has_tool(name) for name in GRUB_DROPIN_TOOLS):
         return "grub_dropin"
+    if any(has_tool(name) for name in GRUB_DEFAULT_TOOLS):
+        return "grub_default"
     return "none"

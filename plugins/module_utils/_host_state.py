@@ -35,7 +35,7 @@ class Distribution(TypedDict):
 
 
 class Backend(TypedDict):
-    bootloader: str  # grubby | grub_dropin | none
+    bootloader: str  # grubby | grub_dropin | grub_default | none
     config_format: str  # kdump_tools | kdump_conf
 
 

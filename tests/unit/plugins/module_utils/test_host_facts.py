@@ -374,7 +374,7 @@ def test_system_ram_regions_are_the_outermost_ones():
         ({"grubby", "update-grub"}, "grubby"),
         ({"update-grub", "grub-mkconfig"}, "grub_dropin"),  # Debian, Ubuntu
         ({"grub-mkconfig"}, "grub_dropin"),  # upstream GRUB; the module then checks the drop-in loop
-        ({"grub2-mkconfig"}, "none"),  # no grubby, no Debian GRUB: not a supported combination
+        ({"grub2-mkconfig"}, "grub_default"),  # SUSE family: /etc/default/grub itself, then grub2-mkconfig
         (set(), "none"),  # e.g. systemd-boot with kdump-tools' grub.d/kdump-tools.cfg left over
     ],
 )
@@ -386,4 +386,4 @@ def test_choose_bootloader(tools, bootloader):
         return name in tools
 
     assert hf.choose_bootloader(has_tool) == bootloader
-    assert set(asked) <= {"grubby", "update-grub", "grub-mkconfig"}
+    assert set(asked) <= {"grubby", "update-grub", "grub-mkconfig", "grub2-mkconfig"}
