@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
+    FAMILIES,
     DumpModelError,
     to_kdump_conf,
     to_kdump_tools,
@@ -44,8 +45,10 @@ def render_sysconfig_kdump(model):
 
 def render_kdump_ssh_config(model, family):
     """root's ssh_config Host block carrying kdump_target.port ("" when there is none); fails on an invalid model."""
-    if family not in ("redhat", "debian"):
-        raise AnsibleFilterError("render_kdump_ssh_config: family must be redhat or debian, got %r" % (family,))
+    if family not in FAMILIES:
+        raise AnsibleFilterError(
+            "render_kdump_ssh_config: family must be one of %s, got %r" % (", ".join(FAMILIES), family)
+        )
     return _render("render_kdump_ssh_config", lambda model: to_ssh_config(model, family), model)
 
 

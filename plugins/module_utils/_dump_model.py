@@ -719,10 +719,12 @@ def to_ssh_config(model, family):
     /root/.ssh/config. dracut copies that file into the RHEL capture initrd; kdump-tools
     runs ssh from the root file system. The Host pattern is the host itself (no alias),
     because kdumpctl refuses a target whose `ssh -G` host name differs from it.
+
+    SUSE's KDUMP_SAVEDIR URL carries the port itself (ssh://user@host:port/path): no block there.
     """
     model = _checked(model, family)
     target = model["kdump_target"]
-    if _target_type(target) != "ssh" or not _is_set(target.get("port")):
+    if family == "suse" or _target_type(target) != "ssh" or not _is_set(target.get("port")):
         return ""
     host = target["server"].split("@", 1)[1]
     return "Host %s\n    Port %d\n" % (host, target["port"])

@@ -17,6 +17,7 @@ from ansible_collections.kdump.fleet.plugins.filter.dump_config import (
     render_kdump_conf,
     render_kdump_ssh_config,
     render_kdump_tools,
+    render_sysconfig_kdump,
 )
 
 RAW = {"kdump_target": {"type": "raw", "device": "/dev/sdb1"}}
@@ -46,8 +47,13 @@ def test_render_kdump_ssh_config_refuses_bad_models_and_families():
     bad = {"kdump_target": {"type": "ssh", "server": "kdump@h:2222"}}
     with pytest.raises(AnsibleFilterError, match="render_kdump_ssh_config: invalid dump model: kdump_target.server="):
         render_kdump_ssh_config(bad, "redhat")
-    with pytest.raises(AnsibleFilterError, match="family must be redhat or debian, got 'suse'"):
-        render_kdump_ssh_config(SSH_PORT, "suse")
+    with pytest.raises(AnsibleFilterError, match="family must be one of redhat, debian, suse, got 'arch'"):
+        render_kdump_ssh_config(SSH_PORT, "arch")
+
+
+def test_render_kdump_ssh_config_is_empty_for_suse_whose_savedir_url_carries_the_port():
+    assert render_kdump_ssh_config(SSH_PORT, "suse") == ""
+    assert "KDUMP_SAVEDIR='ssh://kdump@dumps.example.com:2222/" in render_sysconfig_kdump(SSH_PORT)
 
 
 def test_render_kdump_conf():

@@ -13,6 +13,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._dump_model import (
     to_kdump_conf,
     to_kdump_tools,
     to_ssh_config,
+    to_sysconfig_kdump,
     validate,
 )
 
@@ -381,7 +382,11 @@ def test_ssh_port_accepted_and_rendered_as_ssh_config(port):
     model = _target(SSH, port=port)
     for family in FAMILIES:
         assert validate(model, family) == []
+    for family in ("redhat", "debian"):
         assert to_ssh_config(model, family) == f"Host dumps.example.com\n    Port {port}\n"
+    # SUSE's KDUMP_SAVEDIR URL carries the port: no ssh_config block.
+    assert to_ssh_config(model, "suse") == ""
+    assert f"ssh://kdump@dumps.example.com:{port}/" in to_sysconfig_kdump(model)
     # Neither file format has a port: the rendered files are the same as without it.
     assert to_kdump_conf(model) == to_kdump_conf(_target(SSH))
     assert to_kdump_tools(model) == to_kdump_tools(_target(SSH))
