@@ -20,7 +20,9 @@ description:
     C(System RAM) regions of C(/proc/iomem); the message names the host's RAM. Ranges are compared with
     RAM rounded up to 128M, as the kernel does. RV(error_kind) says why a run failed.
   - On the RHEL family the boot entries are changed with C(grubby); on Debian/Ubuntu a GRUB
-    drop-in file is written and C(update-grub) (or C(grub-mkconfig)) regenerates C(grub.cfg).
+    drop-in file is written and C(update-grub) (or C(grub-mkconfig)) regenerates C(grub.cfg);
+    on openSUSE and SLES C(/etc/default/grub) itself is edited and C(grub2-mkconfig) regenerates
+    C(/boot/grub2/grub.cfg).
   - A new reservation only takes effect after a reboot; O(value) is compared with
     C(/proc/cmdline) and RV(reboot_required) says so. This module never reboots.
   - Memory used to evaluate ranges and C(recommended) is the sum of the C(System RAM)
@@ -65,8 +67,9 @@ options:
     description:
       - How the boot configuration is changed.
       - V(auto) uses V(kdumpctl) when O(value=default), else V(grubby) when the C(grubby)
-        binary exists, else V(grub_dropin) when C(update-grub) or C(grub-mkconfig) exists (the rule
-        M(kdump.fleet.kdump_info) reports as C(backend.bootloader)).
+        binary exists, else V(grub_dropin) when C(update-grub) or C(grub-mkconfig) exists, else
+        V(grub_default) when C(grub2-mkconfig) exists (the rule M(kdump.fleet.kdump_info) reports as
+        C(backend.bootloader)).
       - V(grubby) runs C(grubby --update-kernel) (RHEL, CentOS, Rocky, Alma, Fedora); on
         s390x C(zipl) is run afterwards.
       - V(grub_dropin) writes O(dropin_path), which removes every C(crashkernel=) word from
@@ -74,11 +77,26 @@ options:
         C(GRUB_CMDLINE_LINUX_DEFAULT), then regenerates the GRUB configuration. It is refused, before
         anything changes, when C(grub-mkconfig) does not read C(/etc/default/grub.d/*.cfg) - only Debian's and
         Ubuntu's GRUB does, unless C(/etc/default/grub) sources the drop-ins itself.
-      - If regenerating the GRUB configuration fails, the drop-in is put back as it was, so the next run
-        tries again.
+      - V(grub_default) (openSUSE Leap, SLES, Tumbleweed, whose GRUB reads no drop-ins) edits
+        C(/etc/default/grub) in place - every C(crashkernel=) word is removed from C(GRUB_CMDLINE_LINUX) and
+        C(GRUB_CMDLINE_LINUX_DEFAULT), ours is appended to C(GRUB_CMDLINE_LINUX_DEFAULT) (added at the end of the
+        file when it is not set), every other word, comment and line stays as it was - then runs
+        C(grub2-mkconfig -o /boot/grub2/grub.cfg) (the path SUSE uses on BIOS and UEFI). The old file is always
+        backed up first (RV(backup_file)) and replaced atomically.
+      - V(grub_default) refuses, before anything changes (check mode too), a file it cannot edit without guessing
+        what the shell makes of it - a value of either variable with C($), a backquote or a backslash, a quoted value
+        not closed on its line, quotes glued to other text, an unquoted value with other characters than letters,
+        digits and C(_.,:=/@%+-), more than a comment after the value, or a use of either variable other than a
+        plain assignment at the start of a line (C(export), indented, inside C(if), C($GRUB_CMDLINE_LINUX)).
+        Several plain assignments are fine (the last one counts; each loses its C(crashkernel=) words). It also
+        refuses C(GRUB_ENABLE_BLSCFG=true) (BLS entries keep their own options, use V(grubby) or the host's BLS
+        tool), a missing C(/etc/default/grub), C(grub2-mkconfig) or C(/boot/grub2/grub.cfg), and a file the shell
+        reads differently from what the module parsed (for example one that sources another file).
+      - If regenerating the GRUB configuration fails, the drop-in (or C(/etc/default/grub)) is put back as it was,
+        so the next run tries again.
       - V(kdumpctl) only supports O(value=default).
     type: str
-    choices: [auto, grubby, grub_dropin, kdumpctl]
+    choices: [auto, grubby, grub_dropin, grub_default, kdumpctl]
     default: auto
   kernel:
     description:
@@ -86,7 +104,7 @@ options:
         V(DEFAULT), or a kernel path such as C(/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64).
       - With V(ALL) the module only reports no change when every entry already has exactly
         the wanted value.
-      - The V(grub_dropin) backend changes every GRUB entry and only accepts V(ALL).
+      - The V(grub_dropin) and V(grub_default) backends change every GRUB entry and only accept V(ALL).
     type: str
     default: ALL
   dropin_path:
@@ -105,6 +123,8 @@ options:
 notes:
   - Supports check mode and diff mode. In check mode read-only commands (C(grubby --info),
     C(kdumpctl get-default-crashkernel), reading the GRUB defaults with C(/bin/sh)) still run.
+  - With V(grub_default), files in C(/etc/default/grub.d) that set C(GRUB_CMDLINE_LINUX*) are not read by SUSE's
+    C(grub2-mkconfig); the module warns about them (M(kdump.fleet.kdump_info) reads them).
   - A second run with the same value reports no change and does not regenerate GRUB.
 seealso:
   - name: kdump-utils crashkernel-howto
@@ -144,6 +164,11 @@ EXAMPLES = r"""
 - name: Remove the reservation, including the Debian package default
   kdump.fleet.crashkernel:
     state: absent
+
+- name: openSUSE / SLES - set it in /etc/default/grub and rebuild /boot/grub2/grub.cfg
+  kdump.fleet.crashkernel:
+    value: 256M,high 128M,low
+    backend: grub_default
 """
 
 RETURN = r"""
@@ -152,6 +177,8 @@ before:
     - The configured value before the run (canonical form when it parses), null when none.
     - With grubby, the value of the first selected entry; RV(entries) has each entry.
     - With the drop-in backend, the value of the effective GRUB command line.
+    - With V(grub_default), the value C(/etc/default/grub) gives a normal entry (its last C(GRUB_CMDLINE_LINUX)
+      then its last C(GRUB_CMDLINE_LINUX_DEFAULT)).
   returned: always
   type: str
   sample: 384M-:128M
@@ -161,7 +188,7 @@ after:
   type: str
   sample: 256M
 backend:
-  description: The backend used.
+  description: The backend used, V(grubby), V(grub_dropin), V(grub_default) or V(kdumpctl).
   returned: always
   type: str
   sample: grub_dropin
@@ -198,7 +225,9 @@ memory_source:
   type: str
   sample: iomem
 regenerated:
-  description: True when the boot loader configuration was regenerated (C(update-grub), C(grub-mkconfig), C(zipl)).
+  description:
+    - True when the boot loader configuration was regenerated (C(update-grub), C(grub-mkconfig), C(grub2-mkconfig),
+      C(zipl)).
   returned: always
   type: bool
   sample: false
@@ -222,8 +251,20 @@ dropin_path:
   returned: when backend is grub_dropin
   type: str
   sample: /etc/default/grub.d/zz-kdump-fleet.cfg
+default_grub:
+  description: The GRUB defaults file edited in place.
+  returned: when backend is grub_default
+  type: str
+  sample: /etc/default/grub
+grub_cfg:
+  description: The GRUB configuration C(grub2-mkconfig) writes.
+  returned: when backend is grub_default
+  type: str
+  sample: /boot/grub2/grub.cfg
 backup_file:
-  description: Backup of a foreign file that was at O(dropin_path), also when the run then failed.
+  description:
+    - Backup of a foreign file that was at O(dropin_path), or of C(/etc/default/grub) before V(grub_default) replaced
+      it; also when the run then failed.
   returned: when a backup was made
   type: str
   sample: /etc/default/grub.d/zz-kdump-fleet.cfg.1234.2024-11-22@13:30:00~
@@ -235,12 +276,16 @@ error_kind:
       nothing on this host's memory.
     - V(invalid_option) - options that do not go together (O(backend), O(kernel), O(value=default)).
     - V(unsafe_dropin_path) - O(dropin_path) refused (place, name, a link, or a later drop-in overrides it).
-    - V(no_bootloader) - no supported boot loader tool, or a GRUB that does not read the drop-ins.
+    - V(no_bootloader) - no supported boot loader tool, or a GRUB that does not read the drop-ins; with
+      V(grub_default) also no C(/etc/default/grub), C(grub2-mkconfig) or C(/boot/grub2/grub.cfg), or
+      C(GRUB_ENABLE_BLSCFG=true).
+    - V(unsafe_default_grub) - C(/etc/default/grub) holds something V(grub_default) cannot edit safely (see
+      O(backend)), or is a symbolic link.
     - V(memory_unknown) - neither C(/proc/iomem) nor C(/proc/meminfo) gave the memory size.
-    - V(command_failed) - grubby, kdumpctl, update-grub, grub-mkconfig or zipl failed, or printed
+    - V(command_failed) - grubby, kdumpctl, update-grub, grub-mkconfig, grub2-mkconfig or zipl failed, or printed
       something unusable.
-    - V(not_applied) - the change was made but the boot configuration does not show it (the drop-in is
-      then put back).
+    - V(not_applied) - the change was made but the boot configuration does not show it (the drop-in, or
+      C(/etc/default/grub), is then put back).
   returned: on failure
   type: str
   sample: not_reservable
@@ -269,6 +314,12 @@ from ansible_collections.kdump.fleet.plugins.module_utils._grub import (
     regenerate_argv,
     render_dropin,
     sources_dropins,
+)
+from ansible_collections.kdump.fleet.plugins.module_utils._grub_default import (
+    UnsafeDefaultGrub,
+    bls_enabled,
+    configured_crashkernel,
+    rewrite,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._grubby import (
     info_argv,
@@ -448,8 +499,8 @@ class CrashkernelTask:
         found = choose_bootloader(lambda name: bool(self.module.get_bin_path(name)))
         if found == "none":
             raise CrashkernelModuleError(
-                "no supported boot loader tool found: need grubby (RHEL family) or update-grub or grub-mkconfig "
-                "(Debian/Ubuntu GRUB); set backend explicitly; nothing was changed",
+                "no supported boot loader tool found: need grubby (RHEL family), update-grub or grub-mkconfig "
+                "(Debian/Ubuntu GRUB) or grub2-mkconfig (openSUSE, SLES); set backend explicitly; nothing was changed",
                 kind="no_bootloader",
             )
         return found
@@ -463,10 +514,11 @@ class CrashkernelTask:
                 "kernel={0!r} is not ALL, DEFAULT, an entry index or an absolute kernel path".format(kernel),
                 kind="invalid_option",
             )
-        if backend == "grub_dropin" and kernel != "ALL":
+        if backend in ("grub_dropin", "grub_default") and kernel != "ALL":
+            what = "the GRUB drop-in" if backend == "grub_dropin" else "GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub"
             raise CrashkernelModuleError(
-                "kernel={0} cannot be honoured by the grub_dropin backend: the GRUB drop-in applies to every "
-                "kernel GRUB lists; leave kernel at ALL (or use backend=grubby where grubby exists)".format(kernel),
+                "kernel={0} cannot be honoured by the {1} backend: {2} applies to every kernel GRUB lists; leave "
+                "kernel at ALL (or use backend=grubby where grubby exists)".format(kernel, backend, what),
                 kind="invalid_option",
             )
         # Options a mixed fleet may pass everywhere are ignored with a warning rather than failed.
@@ -725,6 +777,165 @@ class CrashkernelTask:
         }
         return result, [file_diff]
 
+    # -- /etc/default/grub in place (SUSE family) -----------------------------------------
+
+    @staticmethod
+    def read_default_grub():
+        """(path, text) of /etc/default/grub; refused when missing, a link, or set up for BLS entries."""
+        path = os.path.join(ETC_DEFAULT_DIR, "grub")
+        if os.path.islink(path) or (os.path.lexists(path) and not os.path.isfile(path)):
+            raise CrashkernelModuleError(
+                "{0} is a symbolic link or not a regular file; the grub_default backend does not replace it (that "
+                "would change another file or break the link); make it a regular file; nothing was changed".format(
+                    path
+                ),
+                kind="unsafe_default_grub",
+            )
+        text = _read(path)
+        if text is None:
+            raise CrashkernelModuleError(
+                "{0} is missing or unreadable: the grub_default backend (openSUSE, SLES) edits "
+                "GRUB_CMDLINE_LINUX_DEFAULT there; reinstall grub2 or pick another backend; nothing was "
+                "changed".format(path),
+                kind="no_bootloader",
+            )
+        if bls_enabled(text):
+            raise CrashkernelModuleError(
+                "{0} sets GRUB_ENABLE_BLSCFG=true: the boot entries are BLS snippets that keep their own options, "
+                "grub2-mkconfig does not give them GRUB_CMDLINE_LINUX_DEFAULT; use backend=grubby (or the host's BLS "
+                "tool, such as sdbootutil); nothing was changed".format(path),
+                kind="no_bootloader",
+            )
+        return path, text
+
+    @staticmethod
+    def default_grub_edit(path, text, want):
+        """(crashkernel the file gives now, the file's text with ``want`` instead), or a refusal."""
+        try:
+            return _canonical(configured_crashkernel(text)), rewrite(text, want)
+        except UnsafeDefaultGrub as exc:
+            raise CrashkernelModuleError(
+                "{0} cannot be edited safely: {1}; make GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT plain "
+                'assignments of literal words (GRUB_CMDLINE_LINUX_DEFAULT="splash=silent quiet") or set '
+                "crashkernel= there yourself; nothing was changed".format(path, exc),
+                kind="unsafe_default_grub",
+            ) from exc
+
+    def mkconfig_argv(self):
+        """grub2-mkconfig writing SUSE's grub.cfg; refused when either is missing."""
+        mkconfig = self.module.get_bin_path("grub2-mkconfig")
+        grub_cfg = os.path.join(BOOT_DIR, "grub2", "grub.cfg")
+        if not mkconfig:
+            raise CrashkernelModuleError(
+                "grub2-mkconfig not found: the grub_default backend regenerates {0} with it; install grub2 or pick "
+                "another backend; nothing was changed".format(grub_cfg),
+                kind="no_bootloader",
+            )
+        if not os.path.isfile(grub_cfg):
+            # Nothing would read a grub.cfg written there (systemd-boot or grub2-bls, set up by sdbootutil).
+            raise CrashkernelModuleError(
+                "{0} does not exist, so this host does not boot GRUB 2 from it; the grub_default backend only "
+                "regenerates that file (use the host's boot loader tool, such as sdbootutil); nothing was "
+                "changed".format(grub_cfg),
+                kind="no_bootloader",
+            )
+        return [mkconfig, "-o", grub_cfg]
+
+    @staticmethod
+    def ignored_dropins():
+        """Files in grub.d that set the command line: SUSE's grub2-mkconfig never reads them, kdump_info does."""
+        grub_d = os.path.join(ETC_DEFAULT_DIR, "grub.d")
+        try:
+            names = sorted(os.listdir(grub_d))
+        except OSError:
+            return []
+        paths = [os.path.join(grub_d, name) for name in names if name.endswith(".cfg")]
+        return [path for path in paths if _sets_cmdline(_read(path) or "")]
+
+    def check_shell_reads(self, path, parsed, when):
+        """Refuse when /bin/sh, sourcing the file as grub2-mkconfig does, sees another value than the parser."""
+        seen = self.effective()
+        if seen != parsed:
+            raise CrashkernelModuleError(
+                "{0}: /bin/sh reads crashkernel={1} from {2} but its GRUB_CMDLINE_LINUX* lines give {3} (the file "
+                "sources another file, or sets them in a way not recognised){4}".format(
+                    when, seen, path, parsed, "; nothing was changed" if when == "before the change" else ""
+                ),
+                kind="unsafe_default_grub" if when == "before the change" else "not_applied",
+            )
+
+    def replace_file(self, path, text):
+        """Write ``text`` to a temporary file next to ``path`` and move it over ``path`` (mode, owner kept)."""
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".kdump-fleet-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        self.module.atomic_move(tmp, path)
+
+    def backup(self, path):
+        try:
+            return self.module.backup_local(path)
+        except Exception as exc:  # backup_local raises a bare Exception
+            raise CrashkernelModuleError("{0}; {1} was not changed".format(exc, path), kind="command_failed") from exc
+
+    def write_and_regenerate(self, path, old_text, new_text, argv, ignored):
+        """Back up, replace, run grub2-mkconfig; on any failure put the old text back. The backup path."""
+        backup = self.backup(path)
+        self.replace_file(path, new_text)
+        try:
+            self.run(argv, " ".join(argv))
+        except CrashkernelModuleError as exc:
+            # grub2-mkconfig replaces grub.cfg only when it succeeds, so the old grub.cfg matches the old file.
+            self.replace_file(path, old_text)
+            raise CrashkernelModuleError(
+                "{0}; {1} was put back as it was (backup {2}), so the next run tries again".format(exc, path, backup),
+                kind=exc.kind,
+                **dict(exc.details, backup_file=backup),
+            ) from exc
+        if not ignored:
+            try:
+                self.check_shell_reads(path, _canonical(configured_crashkernel(new_text)), "after the change")
+            except CrashkernelModuleError as exc:
+                self.replace_file(path, old_text)
+                undo = "; {0} was put back as it was (backup {1})".format(path, backup)
+                try:
+                    self.run(argv, " ".join(argv))
+                except CrashkernelModuleError as again:
+                    undo += ", but regenerating grub.cfg again failed: {0}".format(again)
+                else:
+                    undo += " and grub.cfg regenerated"
+                raise CrashkernelModuleError(str(exc) + undo, kind=exc.kind, backup_file=backup) from exc
+        return backup
+
+    def apply_default_grub(self, wanted):
+        path, old_text = self.read_default_grub()
+        argv = self.mkconfig_argv()
+        want = wanted.render() if wanted is not None else None
+        before, new_text = self.default_grub_edit(path, old_text, want)
+        ignored = self.ignored_dropins()
+        if ignored:
+            self.module.warn(
+                "{0} set GRUB_CMDLINE_LINUX*, but this GRUB's grub2-mkconfig reads only {1}, so they do not reach "
+                "the boot entries (kdump.fleet.kdump_info still reads them); remove them".format(
+                    ", ".join(ignored), path
+                )
+            )
+        else:
+            self.check_shell_reads(path, before, "before the change")
+        changed = new_text != old_text
+        result = {
+            "changed": changed,
+            "before": before,
+            "after": want,
+            "regenerated": False,
+            "default_grub": path,
+            "grub_cfg": argv[-1],
+        }
+        if changed and not self.check_mode:
+            result["backup_file"] = self.write_and_regenerate(path, old_text, new_text, argv, ignored)
+            result["regenerated"] = True
+        file_diff = {"before_header": path, "after_header": path, "before": old_text, "after": new_text}
+        return result, [file_diff]
+
     # -- entry point -----------------------------------------------------------------------
 
     def execute(self):
@@ -740,6 +951,8 @@ class CrashkernelTask:
 
         if backend == "grub_dropin":
             result, extra_diffs = self.apply_dropin(wanted)
+        elif backend == "grub_default":
+            result, extra_diffs = self.apply_default_grub(wanted)
         else:
             result, extra_diffs = self.apply_grubby(wanted, use_kdumpctl=(backend == "kdumpctl"))
 
@@ -773,7 +986,9 @@ def main():
         argument_spec=dict(
             value=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            backend=dict(type="str", default="auto", choices=["auto", "grubby", "grub_dropin", "kdumpctl"]),
+            backend=dict(
+                type="str", default="auto", choices=["auto", "grubby", "grub_dropin", "grub_default", "kdumpctl"]
+            ),
             kernel=dict(type="str", default="ALL"),
             dropin_path=dict(type="path"),
         ),

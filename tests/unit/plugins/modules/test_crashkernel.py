@@ -26,6 +26,9 @@ UPDATE_GRUB = "/usr/sbin/update-grub"
 EL9_DEFAULT = "1G-4G:192M,4G-64G:256M,64G-:512M"
 DEBIAN_MKCONFIG = "debian12-grub-common_2.06-13+deb12u2.grub-mkconfig-defaults-excerpt"
 NO_DROPIN_MKCONFIG = "without-dropin-loop.grub-mkconfig-defaults-excerpt"
+GRUB2_MKCONFIG = "/usr/sbin/grub2-mkconfig"
+OPENSUSE_DEFAULT_GRUB = "opensuse.bootkitd-grub_full.default-grub"
+OPENQA_KDUMP_DEFAULT_GRUB = "opensuse.openqa-kdump-sed.default-grub"
 
 
 class Host:
@@ -77,6 +80,22 @@ class Host:
             )
         # Debian's grub-mkconfig reads the drop-ins (the part of it that does, recorded).
         self.bins = {"update-grub": UPDATE_GRUB, "grub-mkconfig": self.mkconfig(DEBIAN_MKCONFIG)}
+
+    def suse(self, fixture=OPENSUSE_DEFAULT_GRUB):
+        """openSUSE: a real /etc/default/grub, no grub.d, grub2-mkconfig writing /boot/grub2/grub.cfg."""
+        self.default_grub.write_text(self.load_fixture("grub", fixture))
+        (self.etc_default / "grub.d").rmdir()
+        (self.boot / "grub2").mkdir(parents=True)
+        self.grub2_cfg.write_text("# written by grub2-mkconfig\n")
+        self.bins = {"grub2-mkconfig": GRUB2_MKCONFIG}
+
+    @property
+    def default_grub(self):
+        return self.etc_default / "grub"
+
+    @property
+    def grub2_cfg(self):
+        return self.boot / "grub2" / "grub.cfg"
 
     def mkconfig(self, fixture):
         path = self.root / "usr" / "sbin" / "grub-mkconfig"
@@ -411,6 +430,10 @@ def test_an_unparsable_distro_default_is_blamed_on_kdumpctl(host, run_module):
         (
             {"value": "256M", "backend": "grub_dropin", "kernel": "/boot/vmlinuz-6.1.0-28-amd64"},
             "kernel=/boot/vmlinuz-6.1.0-28-amd64 cannot be honoured by the grub_dropin backend",
+        ),
+        (
+            {"value": "256M", "backend": "grub_default", "kernel": "DEFAULT"},
+            "kernel=DEFAULT cannot be honoured by the grub_default backend: GRUB_CMDLINE_LINUX_DEFAULT in",
         ),
     ],
 )
@@ -968,3 +991,205 @@ def test_an_entry_for_a_kernel_not_installed_here_is_left_alone(host, run_module
     host.commands.calls.clear()
     result = run(run_module, {"value": "1G-:192M"})
     assert (result["changed"], result["stale_entries"]) == (False, [])
+
+
+# -- /etc/default/grub in place (openSUSE, SLES) ---------------------------------------------------
+
+
+def mkconfig_argv(host):
+    return [GRUB2_MKCONFIG, "-o", str(host.grub2_cfg)]
+
+
+def other_lines(text):
+    return [line for line in text.splitlines(keepends=True) if not line.startswith("GRUB_CMDLINE_LINUX_DEFAULT=")]
+
+
+def test_default_grub_sets_the_value_backs_up_and_regenerates(host, run_module, load_fixture):
+    host.suse()
+    host.default_grub.chmod(0o640)
+    original = host.default_grub.read_text()
+    result = run(run_module, {"value": "256M,high 128M,low"})
+    assert "failed" not in result, result.get("msg")
+    assert (result["backend"], result["changed"], result["regenerated"]) == ("grub_default", True, True)
+    assert (result["before"], result["after"]) == (None, "256M,high 128M,low")
+    assert result["reboot_required"] is True and result["cmdline"] is None
+    assert (result["default_grub"], result["grub_cfg"]) == (str(host.default_grub), str(host.grub2_cfg))
+    assert host.argvs("grub2-mkconfig") == [mkconfig_argv(host)]
+    text = host.default_grub.read_text()
+    assert 'mitigations=auto crashkernel=256M,high crashkernel=128M,low"\n' in text
+    assert other_lines(text) == other_lines(original)  # every other line byte for byte
+    assert oct(host.default_grub.stat().st_mode & 0o777) == "0o640"  # atomic_move kept the mode
+    with open(result["backup_file"]) as handle:
+        assert handle.read() == original
+    assert "stale_entries" not in result and "dropin_path" not in result
+
+
+def test_default_grub_second_run_changes_nothing_and_does_not_regenerate(host, run_module):
+    host.suse()
+    run(run_module, {"value": "256M"})
+    written = host.default_grub.read_text()
+    files = sorted(host.etc_default.iterdir())
+    host.commands.calls.clear()
+    host.set_cmdline("256M")
+    second = run(run_module, {"value": "256M"})
+    assert (second["changed"], second["regenerated"], second["reboot_required"]) == (False, False, False)
+    assert second["before"] == second["after"] == "256M"
+    assert "backup_file" not in second
+    assert host.argvs("grub2-mkconfig") == []
+    assert host.default_grub.read_text() == written
+    assert sorted(host.etc_default.iterdir()) == files  # no second backup
+
+
+def test_default_grub_check_mode_and_diff_touch_nothing(host, run_module):
+    host.suse(OPENQA_KDUMP_DEFAULT_GRUB)
+    host.set_cmdline("256M,high 128M,low")
+    original = host.default_grub.read_text()
+    result = run(run_module, {"value": "384M"}, check_mode=True, diff=True)
+    assert (result["changed"], result["regenerated"]) == (True, False)
+    assert (result["before"], result["after"], result["reboot_required"]) == ("256M,high 128M,low", "384M", True)
+    value_diff, file_diff = result["diff"]
+    assert (value_diff["before"], value_diff["after"]) == ("256M,high 128M,low\n", "384M\n")
+    assert file_diff["before"] == original
+    assert file_diff["after"] == original.replace("crashkernel=256M,high crashkernel=128M,low ", "crashkernel=384M ")
+    assert file_diff["before_header"] == str(host.default_grub)
+    assert host.default_grub.read_text() == original
+    assert host.argvs("grub2-mkconfig") == []
+    assert [path.name for path in host.etc_default.iterdir()] == ["grub"]  # no backup in check mode
+
+
+def test_default_grub_absent_removes_only_the_crashkernel_words(host, run_module):
+    host.suse(OPENQA_KDUMP_DEFAULT_GRUB)
+    host.set_cmdline("256M,high 128M,low")
+    original = host.default_grub.read_text()
+    result = run(run_module, {"state": "absent"})
+    assert (result["changed"], result["after"], result["reboot_required"]) == (True, None, True)
+    assert host.default_grub.read_text() == original.replace(" crashkernel=256M,high crashkernel=128M,low", "")
+    assert run(run_module, {"state": "absent"})["changed"] is False
+
+
+def test_auto_picks_grub_default_where_only_grub2_mkconfig_exists(host, run_module):
+    host.suse()
+    assert run(run_module, {"value": "256M"}, check_mode=True)["backend"] == "grub_default"
+
+
+def test_default_grub_regeneration_failure_puts_the_file_back(host, run_module):
+    host.suse(OPENQA_KDUMP_DEFAULT_GRUB)
+    original = host.default_grub.read_text()
+    host.fail["grub2-mkconfig"] = (1, "", "/usr/sbin/grub2-mkconfig: line 270: syntax error")
+    result = run(run_module, {"value": "512M"})
+    assert (result["failed"], result["error_kind"], result["rc"]) == (True, "command_failed", 1)
+    assert "syntax error" in result["msg"] and "was put back as it was" in result["msg"]
+    assert host.default_grub.read_text() == original
+    with open(result["backup_file"]) as handle:
+        assert handle.read() == original
+    # The change is still pending, so the next run makes it.
+    del host.fail["grub2-mkconfig"]
+    again = run(run_module, {"value": "512M"})
+    assert (again["changed"], again["regenerated"], again["after"]) == (True, True, "512M")
+
+
+UNSAFE_DEFAULT_GRUB_LINES = [
+    'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT crashkernel=1G"',
+    'GRUB_CMDLINE_LINUX="$(cat /etc/kernel/cmdline)"',
+    'GRUB_CMDLINE_LINUX_DEFAULT="quiet \\',
+    'export GRUB_CMDLINE_LINUX_DEFAULT="quiet"',
+    'if [ -e /etc/sysconfig/kdump ]; then GRUB_CMDLINE_LINUX="crashkernel=1G"; fi',
+]
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+@pytest.mark.parametrize("line", UNSAFE_DEFAULT_GRUB_LINES, ids=repr)
+def test_default_grub_that_cannot_be_edited_safely_is_refused_before_anything(host, run_module, check_mode, line):
+    host.suse()
+    host.default_grub.write_text(host.default_grub.read_text() + line + "\n")
+    original = host.default_grub.read_text()
+    result = run(run_module, {"value": "256M"}, check_mode=check_mode)
+    assert (result["failed"], result["error_kind"]) == (True, "unsafe_default_grub")
+    assert result["msg"].startswith(f"{host.default_grub} cannot be edited safely: line 46: ")
+    assert "make GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT plain assignments" in result["msg"]
+    assert result["msg"].endswith("nothing was changed")
+    assert host.commands.calls == []
+    assert host.default_grub.read_text() == original
+    assert [path.name for path in host.etc_default.iterdir()] == ["grub"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("bls", "sets GRUB_ENABLE_BLSCFG=true: the boot entries are BLS snippets"),
+        ("no-default-grub", "is missing or unreadable: the grub_default backend (openSUSE, SLES) edits"),
+        ("no-grub2-mkconfig", "grub2-mkconfig not found: the grub_default backend regenerates"),
+        ("no-grub-cfg", "does not exist, so this host does not boot GRUB 2 from it"),
+    ],
+)
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_default_grub_without_what_it_needs_is_refused_before_anything(host, run_module, check_mode, setup, message):
+    host.suse()
+    if setup == "bls":
+        host.default_grub.write_text(host.default_grub.read_text() + "GRUB_ENABLE_BLSCFG=true\n")
+    elif setup == "no-default-grub":
+        host.default_grub.unlink()
+    elif setup == "no-grub2-mkconfig":
+        host.bins = {}
+    else:
+        host.grub2_cfg.unlink()
+    before = host.default_grub.read_text() if host.default_grub.exists() else None
+    result = run(run_module, {"value": "256M", "backend": "grub_default"}, check_mode=check_mode)
+    assert (result["failed"], result["error_kind"]) == (True, "no_bootloader")
+    assert message in result["msg"] and result["msg"].endswith("nothing was changed")
+    assert host.commands.calls == []
+    assert (host.default_grub.read_text() if host.default_grub.exists() else None) == before
+
+
+def test_default_grub_symlink_is_not_written_through(host, run_module, tmp_path):
+    host.suse()
+    target = tmp_path / "grub.real"
+    target.write_text(host.default_grub.read_text())
+    host.default_grub.unlink()
+    host.default_grub.symlink_to(target)
+    result = run(run_module, {"value": "256M"})
+    assert result["error_kind"] == "unsafe_default_grub"
+    assert "symbolic link" in result["msg"]
+    assert host.default_grub.is_symlink()
+    assert "crashkernel" not in target.read_text()
+
+
+def test_default_grub_the_shell_reads_differently_is_refused_before_anything(host, run_module):
+    # A sourced file sets the value: the lines the module would edit are not what grub2-mkconfig uses.
+    host.suse()
+    local = host.etc_default / "grub.local"
+    local.write_text('GRUB_CMDLINE_LINUX_DEFAULT="quiet crashkernel=1G"\n')
+    host.default_grub.write_text(host.default_grub.read_text() + f". {local}\n")
+    result = run(run_module, {"value": "256M"}, check_mode=True)
+    assert result["error_kind"] == "unsafe_default_grub"
+    assert "/bin/sh reads crashkernel=1G from" in result["msg"] and result["msg"].endswith("nothing was changed")
+    assert host.argvs("grub2-mkconfig") == []
+
+
+def test_default_grub_a_change_the_shell_does_not_see_is_undone(host, run_module):
+    # The sourced file overrides the variable after our line: after writing, /bin/sh still sees none.
+    host.suse()
+    local = host.etc_default / "grub.local"
+    local.write_text('GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n')
+    host.default_grub.write_text(host.default_grub.read_text() + f". {local}\n")
+    original = host.default_grub.read_text()
+    result = run(run_module, {"value": "256M"})
+    assert (result["failed"], result["error_kind"]) == (True, "not_applied")
+    assert "after the change: /bin/sh reads crashkernel=None" in result["msg"]
+    assert "was put back as it was" in result["msg"] and "grub.cfg regenerated" in result["msg"]
+    assert host.default_grub.read_text() == original
+    assert host.argvs("grub2-mkconfig") == [mkconfig_argv(host)] * 2
+    with open(result["backup_file"]) as handle:
+        assert handle.read() == original
+
+
+def test_default_grub_warns_about_drop_ins_suse_never_reads(host, run_module, load_fixture):
+    host.suse()
+    (host.etc_default / "grub.d").mkdir()
+    dropin = host.etc_default / "grub.d" / "kdump-tools.cfg"
+    dropin.write_text(load_fixture("grub", "kdump-tools_1.8.1.cfg"))
+    result = run(run_module, {"value": "256M"})
+    assert "failed" not in result, result.get("msg")
+    assert result["after"] == "256M"
+    assert any(str(dropin) in w and "reads only" in w for w in result["warnings"]), result.get("warnings")
+    assert dropin.read_text() == load_fixture("grub", "kdump-tools_1.8.1.cfg")
