@@ -36,7 +36,7 @@ class Distribution(TypedDict):
 
 class Backend(TypedDict):
     bootloader: str  # grubby | grub_dropin | grub_default | none
-    config_format: str  # kdump_tools | kdump_conf
+    config_format: str  # kdump_tools | kdump_conf | sysconfig_kdump
 
 
 class Service(TypedDict):
@@ -49,7 +49,7 @@ class Service(TypedDict):
 
 
 class ToolStatus(TypedDict):
-    """The distribution tool's own verdict: ``kdump-config status`` or ``kdumpctl status``."""
+    """The distribution tool's own verdict: ``kdump-config status`` or ``kdumpctl status`` (SUSE has none)."""
 
     command: str
     ready: bool
@@ -85,17 +85,17 @@ class Sysctl(TypedDict):
 class Target(TypedDict):
     """Where dumps go, in the role's vocabulary (kdump_target + kdump_path)."""
 
-    type: str  # local | device | raw | nfs | ssh | ftp | virtiofs | dracut_args
-    path: str  # directory on the target (kdump_path); "/" for kdump-tools NFS (it mounts the export there)
-    server: str  # nfs: host; ssh: user@host
-    export: str  # nfs
+    type: str  # local | device | raw | nfs | ssh | ftp | cifs | virtiofs | dracut_args
+    path: str  # directory on the target (kdump_path); "/" where the tool mounts the export (kdump-tools, SUSE)
+    server: str  # nfs, cifs: host; ssh: user@host
+    export: str  # nfs; cifs: //host/EXPORT
     host: str  # nfs/ssh: the host name or address alone
     user: str  # ssh
     port: int
     key: str  # ssh key
     device: str  # device/raw
     fstype: str  # device
-    location: str  # the target as the file writes it ("server:/export", "user@host", "UUID=...")
+    location: str  # the target as the file writes it ("server:/export", "user@host", "UUID=...", a SUSE URL)
 
 
 class Collector(TypedDict):
@@ -137,7 +137,7 @@ class Initrd(TypedDict):
     exists: bool
     mtime: float
     stale: bool  # older than built_from: computed once, on the host
-    built_from: str  # what the initrd holds: the dump config (kdumpctl), kdump-tools' sysctl overrides
+    built_from: str  # what the initrd holds: the dump config (kdumpctl, SUSE), kdump-tools' sysctl overrides
 
 
 class InstalledKernel(TypedDict):
@@ -155,7 +155,7 @@ class Kernels(TypedDict):
 
     installed: List[InstalledKernel]
     default: str
-    source: str  # /boot/grub/grub.cfg | grubby
+    source: str  # /boot/grub/grub.cfg | /boot/grub2/grub.cfg | grubby
     capture_initrd_built_at_boot: bool  # the service builds a missing capture initrd when that kernel boots
 
 
@@ -210,7 +210,7 @@ class Evidence(TypedDict):
 
 class HostState(TypedDict):
     state_version: int
-    family: str  # debian | redhat | unknown
+    family: str  # debian | redhat | suse | unknown
     distribution: Distribution
     kernel: str
     backend: Backend
@@ -422,7 +422,7 @@ def parse_target(kind, location, path=None, fstype=None, key=None):
 
 
 # Network targets and the TCP port kdump_info's probe connects to when the target names none.
-PROBE_PORTS = {"nfs": 2049, "ssh": 22, "ftp": 21}
+PROBE_PORTS = {"nfs": 2049, "ssh": 22, "ftp": 21, "cifs": 445}
 # Targets written on the host itself (a file system or a block device): nothing to reach.
 HOST_TARGETS = ("local", "device", "raw", "virtiofs")
 

@@ -298,10 +298,19 @@ def _check_initrd(info, settings, now):
         return Outcome(
             FAIL,
             "capture initrd %s is older than %s, which it is built from: the loaded capture environment does "
-            "not have the current settings" % (path, source),
+            "not have the current settings%s" % (path, source, _rebuild_hint(info)),
             facts,
         )
     return Outcome(PASS, "capture initrd %s is newer than %s, which it is built from" % (path, source), facts)
+
+
+def _rebuild_hint(info):
+    """'; systemctl restart kdump rebuilds it' when the unit is known (wording only: not a field the check reads).
+
+    Every family's unit rebuilds a stale capture initrd when it starts (kdumpctl, kdump-config load, SUSE's load.sh).
+    """
+    name = _at(info, "service", "name")
+    return "; systemctl restart %s rebuilds it" % name if isinstance(name, str) and name else ""
 
 
 def _target(info):
@@ -735,7 +744,8 @@ CATALOGUE = (
         "KDUMP-010",
         "NFS/SSH dump target reachable from the host",
         True,
-        "fix kdump_target.server or open TCP 2049 (NFS) / 22 (SSH) from the host to it, then rerun the audit",
+        "fix kdump_target.server or open TCP 2049 (NFS) / 22 (SSH) from the host to it (21 for FTP and 445 for CIFS, "
+        "targets SUSE's KDUMP_SAVEDIR can name), then rerun the audit",
         _check_target_reachable,
         reads=("config.exists", "config.target", "config.target_reachable", "config.target_probe"),
     ),

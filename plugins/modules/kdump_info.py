@@ -15,6 +15,9 @@ description:
     service state, the C(crashkernel=) reservation (command line, boot configuration, C(/sys/kernel),
     C(/proc/iomem)), the panic sysctls, the parsed dump configuration, the capture initrd, free space
     at a local dump target, the vmcores already saved and the last crash test evidence record.
+  - Knows three families. Debian and Ubuntu (kdump-tools, C(/etc/default/kdump-tools)), the RHEL family
+    (kdumpctl, C(/etc/kdump.conf)) and the SUSE family, openSUSE Leap, Tumbleweed and SLES (the C(kdump)
+    package, C(/etc/sysconfig/kdump)).
   - Never changes the host. Never fails because something is missing or unreadable; the field is
     set to C(null) and the reason is added to C(kdump.errors).
   - Run it as root. Without root the kernel hides the addresses in C(/proc/iomem), so the crash
@@ -143,7 +146,8 @@ kdump:
     tool_status:
       description:
         - The distribution tool's own verdict, C(kdump-config status) or C(kdumpctl status), null when the
-          kdump tools are not installed. C(ready) is null when the tool printed no verdict.
+          kdump tools are not installed and on the SUSE family, whose kdump has no status command.
+          C(ready) is null when the tool printed no verdict.
       returned: always
       type: dict
       sample: {command: kdumpctl status, ready: true, state: Kdump is operational, messages: [Kdump is operational]}
@@ -164,8 +168,10 @@ kdump:
       sample: 6.1.0-28-amd64
     backend:
       description:
-        - C(bootloader) is C(grubby), C(grub_dropin) or C(none); C(config_format) is C(kdump_tools),
-          C(kdump_conf) or null for an unknown family.
+        - C(bootloader) is C(grubby), C(grub_dropin) (GRUB drop-ins, Debian and Ubuntu), C(grub_default)
+          (C(/etc/default/grub) and C(grub2-mkconfig), the SUSE family) or C(none).
+        - C(config_format) is C(kdump_tools), C(kdump_conf), C(sysconfig_kdump) (SUSE) or null for an unknown
+          family.
       returned: always
       type: dict
       sample: {bootloader: grub_dropin, config_format: kdump_tools}
@@ -212,6 +218,11 @@ kdump:
         - The dump configuration file and what it sets, null for an unknown family. C(target) and C(collector)
           are in the role's vocabulary (C(kdump_target) with C(kdump_path) as C(path); C(kdump_core_collector)
           with C(dump_level), C(compression) and C(extra_args) parsed from the command line).
+        - On the SUSE family the file is parsed, never run, and unset variables take the defaults of kdump 2
+          (SLES 15 SP6 and later, Leap 15.6 and later, Tumbleweed). C(target.type) is C(local) for a path or
+          C(file://), C(nfs), C(ssh) (also C(sftp://) and C(scp://)), or C(ftp) and C(cifs) (also C(smb://)),
+          which the role cannot configure. C(target.location) is the URL without its password.
+          C(keep_dumps) counts the new dump, so C(KDUMP_KEEP_OLD_DUMPS=4) is 5.
       returned: always
       type: dict
       sample: {path: /etc/kdump.conf, exists: true, mtime: 1732280000.0,
@@ -226,6 +237,9 @@ kdump:
         - C(built_from) is the dump configuration for kdumpctl, which bakes kdump.conf into the initrd, and
           kdump-tools' sysctl overrides C(/etc/kdump/sysctl.conf) on Debian/Ubuntu, whose capture kernel reads
           C(/etc/default/kdump-tools) from the root file system at dump time.
+        - On the SUSE family it is C(/etc/sysconfig/kdump), which the kdump service copies into
+          C(/var/lib/kdump/initrd) (one initrd for every kernel; C(/boot/initrd-RELEASE-kdump) on SLES 15 SP5
+          and Leap 15.5) when it starts; C(systemctl restart kdump) rebuilds a stale one.
       returned: always
       type: dict
       sample: {path: /boot/initramfs-5.14.0-427.el9.x86_64kdump.img, exists: true, mtime: 1732280100.0, stale: false,
@@ -295,6 +309,7 @@ from ansible_collections.kdump.fleet.plugins.module_utils._grubby import info_ar
 from ansible_collections.kdump.fleet.plugins.module_utils._host_config import (
     summarize_kdump_conf,
     summarize_kdump_tools,
+    summarize_sysconfig_kdump,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import (
     DPKG_QUERY_FORMAT,
@@ -360,7 +375,25 @@ PER_FAMILY = {
         "initrd_built_at_boot": True,
         "status_tool": ("kdumpctl", "status"),
     },
+    "suse": {
+        "service": "kdump",
+        "config_path": "/etc/sysconfig/kdump",
+        "config_format": "sysconfig_kdump",
+        "summarize": summarize_sysconfig_kdump,
+        "packages": ("kdump", "makedumpfile", "kexec-tools"),
+        "service_packages": ("kdump",),
+        # kdump 2 (SLES 15 SP6+, Leap 15.6+, Tumbleweed) builds one capture initrd; kdump 1 (SLES 15 SP5,
+        # Leap 15.5) one per kernel (mkdumprd: /boot/initrd-RELEASE-kdump). The first that exists is reported.
+        "initrd": ("/var/lib/kdump/initrd", "/boot/initrd-{kernel}-kdump"),
+        # Both hold the dump config (kdump 2 copies it into the initrd as /etc/kdump.conf), and kdump.service
+        # (load.sh --update) rebuilds the initrd when /etc/sysconfig/kdump or the kernel is newer than it.
+        "initrd_built_at_boot": True,
+        # SUSE's kdump has no status command (rckdump status is systemctl's).
+        "status_tool": None,
+    },
 }
+# grub2-mkconfig's output on the SUSE family (grub_default); Debian's update-grub writes _grub.GRUB_CFG.
+GRUB2_CFG = "/boot/grub2/grub.cfg"
 CONFIG_FIELDS = ("target", "collector", "failure_action", "final_action", "keep_dumps", "dump_dmesg")
 SYSCTLS = ("kexec_load_disabled", "sysrq", "panic_on_oops")
 
@@ -604,7 +637,7 @@ def _configured_crashkernel(host, bootloader):
             host.note("grubby --info=DEFAULT failed (rc={0}): {1}".format(rc, err.strip()[:200]))
             return None
         return entries[0].crashkernel
-    if bootloader == "grub_dropin":
+    if bootloader in ("grub_dropin", "grub_default"):
         rc, out, err = host.run(["/bin/sh", "-c", effective_cmdline_script(host.path("/etc/default"))])
         if rc != 0:
             host.note("reading the GRUB command line failed (rc={0}): {1}".format(rc, err.strip()[:200]))
@@ -678,7 +711,9 @@ def _local_dump_path(config):
 
 
 def _tool_status(host, per_family):
-    """The distribution tool's own verdict on kdump (read-only: both tools only print the state)."""
+    """The distribution tool's own verdict on kdump (read-only: both tools only print the state); None without one."""
+    if per_family["status_tool"] is None:
+        return None
     name, verb = per_family["status_tool"]
     binary = host.find_tool(name)
     result = {"command": "%s %s" % (name, verb), "ready": None, "state": None, "messages": []}
@@ -718,12 +753,13 @@ def _installed_releases(host):
 
 def _boot_entries(host, bootloader):
     """(release -> arguments of its boot entry, the default entry's release, source), or None on failure."""
-    if bootloader == "grub_dropin":
-        text = host.read(GRUB_CFG)
+    if bootloader in ("grub_dropin", "grub_default"):
+        grub_cfg = GRUB_CFG if bootloader == "grub_dropin" else GRUB2_CFG
+        text = host.read(grub_cfg)
         if text is None:
             return None
         entries = parse_grub_cfg(text)
-        return boot_args_by_release(entries), (entries[0].release if entries else None), GRUB_CFG
+        return boot_args_by_release(entries), (entries[0].release if entries else None), grub_cfg
     if bootloader == "grubby":
         grubby = host.find_tool("grubby")
         rc, out, err = host.run(info_argv(grubby, "ALL"))
@@ -752,7 +788,7 @@ def _kernels(host, per_family, bootloader, running):
     args, default, source = boot
     installed = []
     for release in releases:
-        initrd = per_family["initrd"].format(kernel=release)
+        initrd = _capture_initrd_path(host, per_family, release)
         installed.append(
             {
                 "release": release,
@@ -772,14 +808,24 @@ def _kernels(host, per_family, bootloader, running):
     }
 
 
+def _capture_initrd_path(host, per_family, release):
+    """The capture initrd of a kernel release: the first of the family's paths that exists, else the first."""
+    templates = per_family["initrd"]
+    paths = [
+        template.format(kernel=release) for template in ((templates,) if isinstance(templates, str) else templates)
+    ]
+    return next((path for path in paths if host.stat(path) is not None), paths[0])
+
+
 def _initrd(host, per_family, kernel, config):
     """The capture initrd, and whether it is older than what it was built from.
 
-    kdumpctl bakes kdump.conf into its initrd; kdump-tools' initrd holds only its sysctl overrides.
+    kdumpctl and SUSE's kdump bake the dump config into their initrd; kdump-tools' initrd holds only its
+    sysctl overrides.
     """
     if per_family is None:
         return None
-    path = per_family["initrd"].format(kernel=kernel)
+    path = _capture_initrd_path(host, per_family, kernel)
     info = host.stat(path)
     built_from = per_family.get("initrd_built_from") or (config or {}).get("path")
     result = {

@@ -11,13 +11,14 @@ import re
 
 import pytest
 import sibling_tests
-from ansible_collections.kdump.fleet.plugins.module_utils import _audit_controls, _fleet_audit, _readiness
+from ansible_collections.kdump.fleet.plugins.module_utils import _audit_controls, _fleet_audit, _host_facts, _readiness
 from ansible_collections.kdump.fleet.plugins.module_utils._audit_controls import (
     CONFLICTS_WITH,
     EVIDENCES,
     KEXEC_LOAD_DISABLED,
     SERVICE_KDUMP_DISABLED,
 )
+from conftest import load_fixture
 
 TEST_AUDIT = sibling_tests.load("plugins/module_utils/test_audit.py")
 DOCS = pathlib.Path(__file__).resolve().parents[4] / "docs" / "audit.md"
@@ -147,3 +148,18 @@ def test_docs_list_every_mapping_with_its_source():
         assert entry["id"] in text, entry["id"]
         assert entry["source"]["path"] in text, entry["source"]["path"]
     assert _audit_controls.CONTENT_COMMIT in text
+
+
+@pytest.mark.parametrize(
+    ("os_release", "expected"),
+    [
+        ("sles-12-sp1", "service_kdump_disabled (DISA STIG SLES-12-010840 on SLES 12)"),
+        # openSUSE has no DISA STIG: the rule alone, though the family is the same.
+        ("opensuse-leap-15.4", "service_kdump_disabled"),
+        ("opensuse-tumbleweed-20230304", "service_kdump_disabled"),
+    ],
+)
+def test_the_stig_id_of_a_suse_host_from_its_real_os_release(os_release, expected):
+    fields = _host_facts.parse_os_release(load_fixture("suse", "os-release/" + os_release))
+    assert _host_facts.family(fields) == "suse"
+    assert _audit_controls.describe_for_host(SERVICE_KDUMP_DISABLED, _host_facts.distribution(fields)) == expected

@@ -12,13 +12,14 @@ from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
-from ansible_collections.kdump.fleet.plugins.module_utils import _host_state
+from ansible_collections.kdump.fleet.plugins.module_utils import _host_state, _readiness
 from ansible_collections.kdump.fleet.plugins.module_utils._crashkernel import parse_size, recommended
 from ansible_collections.kdump.fleet.plugins.module_utils._grub import effective_cmdline_script, effective_crashkernel
 from ansible_collections.kdump.fleet.plugins.module_utils._grubby import parse_info
 from ansible_collections.kdump.fleet.plugins.module_utils._host_config import (
     summarize_kdump_conf,
     summarize_kdump_tools,
+    summarize_sysconfig_kdump,
 )
 from ansible_collections.kdump.fleet.plugins.module_utils._host_state import STATE_VERSION
 from ansible_collections.kdump.fleet.plugins.modules import kdump_info
@@ -618,3 +619,146 @@ def test_redhat_kernels_from_grubby_info_all(tmp_path, monkeypatch):
     assert by_release["5.14.0-503.el9.x86_64"]["boot_entry"] is False
     # The rescue entry is not a kernel: three entries with a kernel, plus the one without an entry.
     assert len(by_release) == len(entries) - 1 + 1
+
+
+# -- the SUSE family: /etc/sysconfig/kdump, the kdump unit, rpm, /etc/default/grub + grub2-mkconfig -------------
+
+SUSE_KERNEL = "6.4.0-150600.23.25-default"
+# What rpm prints for RPM_QUERY_FORMAT (NAME<tab>VERSION-RELEASE); the versions are Leap 15.6's kdump 2 era.
+SUSE_RPM = "kdump\t2.0.18-150600.3.6.1\nmakedumpfile\t1.7.5-150600.3.3.1\nkexec-tools\t2.0.28-150600.1.2\n"
+# /etc/default/grub with the crashkernel= words openQA's activate_kdump_without_yast appends on x86_64
+# (research notes, section 5); the rest is a minimal GRUB_CMDLINE_LINUX_DEFAULT.
+SUSE_DEFAULT_GRUB = (
+    'GRUB_DEFAULT=saved\nGRUB_CMDLINE_LINUX=""\n'
+    'GRUB_CMDLINE_LINUX_DEFAULT="splash=silent mitigations=auto quiet crashkernel=256M,high crashkernel=128M,low"\n'
+)
+
+
+def _suse_grub_cfg(*releases):
+    """A grub.cfg as grub2-mkconfig's 10_linux lays it out: one normal entry per kernel, the newest first."""
+    args = "root=UUID=1620c02a splash=silent mitigations=auto quiet crashkernel=256M,high crashkernel=128M,low"
+    return "".join(
+        f"menuentry 'openSUSE Leap 15.6, with Linux {release}' --class opensuse --class gnu-linux {{\n"
+        f"\tlinux\t/boot/vmlinuz-{release} {args}\n\tinitrd\t/boot/initrd-{release}\n}}\n"
+        for release in releases
+    )
+
+
+@pytest.fixture
+def suse_root(tmp_path, monkeypatch):
+    """A Tumbleweed host with kdump 2: the shipped /etc/sysconfig/kdump, one capture initrd older than it."""
+    root = tmp_path / "root"
+    _common_host(root)
+    _write(root, "/etc/os-release", load_fixture("suse", "os-release/opensuse-tumbleweed-20230304"))
+    _write(root, "/etc/sysconfig/kdump", load_fixture("suse", "sysconfig.kdump-master.x86_64"), mtime=1_700_000_200)
+    _write(root, "/var/lib/kdump/initrd", "initrd", mtime=1_700_000_100)
+    _write(root, "/etc/default/grub", SUSE_DEFAULT_GRUB)
+    _write(root, "/boot/grub2/grub.cfg", _suse_grub_cfg(SUSE_KERNEL))
+    _write(root, "/boot/vmlinuz-" + SUSE_KERNEL, "kernel")
+    _write(root, "/boot/vmlinuz-" + KERNEL, "kernel")
+    # kdump 2's layout (fixtures/suse/dumps/SOURCE.md): YYYY-MM-DD-HH-MM/vmcore, mode 0600.
+    _write(root, "/var/crash/2026-11-22-13-40/vmcore", "v" * 500, mode=0o600, mtime=1_700_000_300)
+    _write(root, "/var/crash/2026-11-22-13-40/dmesg", "log", mode=0o600, mtime=1_700_000_300)
+    for tool in ("/usr/bin/systemctl", "/usr/bin/rpm", "/usr/sbin/grub2-mkconfig"):
+        _tool(root, tool)
+    monkeypatch.setattr(kdump_info, "HOST_ROOT", str(root))
+    return root
+
+
+def _suse_responses(root):
+    return [
+        (_program("systemctl"), (0, SHOW_RUNNING, "")),
+        (_program("rpm"), (0, SUSE_RPM, "")),
+        (_program("sh"), _grub_answer(root)),
+    ]
+
+
+def test_suse_host_reads_sysconfig_kdump_the_kdump_unit_and_rpm(suse_root):
+    result, fake = _run({}, _suse_responses(suse_root))
+    kdump = result["kdump"]
+    assert kdump["errors"] == []
+    assert kdump["family"] == "suse"
+    assert kdump["distribution"]["id"] == "opensuse-tumbleweed"
+    assert kdump["backend"] == {"bootloader": "grub_default", "config_format": "sysconfig_kdump"}
+    assert fake.argvs("rpm")[0][-3:] == ["kdump", "makedumpfile", "kexec-tools"]
+    assert kdump["packages"]["kdump"] == "2.0.18-150600.3.6.1" and kdump["tools_installed"] is True
+    assert fake.argvs("systemctl")[0][-1] == "kdump.service"
+    assert kdump["service"]["name"] == "kdump"
+    # SUSE's kdump has no status command: nothing is run for one, and nothing is missing.
+    assert kdump["tool_status"] is None
+    assert {PurePath(argv[0]).name for argv in fake.calls} == {"systemctl", "rpm", "sh"}
+
+    config = kdump["config"]
+    expected = summarize_sysconfig_kdump(load_fixture("suse", "sysconfig.kdump-master.x86_64"))
+    assert {key: config[key] for key in expected} == expected
+    assert (config["path"], config["exists"], config["mtime"]) == ("/etc/sysconfig/kdump", True, 1_700_000_200)
+    assert config["target"]["type"] == "local" and config["target"]["path"] == "/var/crash"
+    assert kdump["storage"]["path"] == "/var/crash"
+    assert [item["path"] for item in kdump["dumps"]["items"]] == ["/var/crash/2026-11-22-13-40/vmcore"]
+
+
+def test_suse_crashkernel_comes_from_etc_default_grub_and_kernels_from_grub2_cfg(suse_root):
+    responses = _suse_responses(suse_root)
+    kdump = _run({}, responses)[0]["kdump"]
+    assert kdump["crashkernel"]["configured"] == effective_crashkernel(responses[2][1][1]) == "256M,high 128M,low"
+    kernels = kdump["kernels"]
+    assert (kernels["source"], kernels["default"]) == ("/boot/grub2/grub.cfg", SUSE_KERNEL)
+    assert kernels["capture_initrd_built_at_boot"] is True
+    by_release = {k["release"]: k for k in kernels["installed"]}
+    assert by_release[SUSE_KERNEL]["crashkernel"] == "256M,high 128M,low"
+    # kdump 2 builds one capture initrd for whichever kernel it loads.
+    assert {k["capture_initrd"] for k in kernels["installed"]} == {"/var/lib/kdump/initrd"}
+    assert all(k["capture_initrd_exists"] for k in kernels["installed"])
+
+
+def test_suse_initrd_older_than_sysconfig_kdump_is_stale_and_the_verdict_names_the_file(suse_root):
+    kdump = _run({}, _suse_responses(suse_root))[0]["kdump"]
+    assert kdump["initrd"] == {
+        "path": "/var/lib/kdump/initrd", "exists": True, "mtime": 1_700_000_100, "stale": True,
+        "built_from": "/etc/sysconfig/kdump",
+    }  # fmt: skip
+    [initrd] = _readiness.failures(kdump, ["KDUMP-008"])
+    assert initrd["finding"] == (
+        "capture initrd /var/lib/kdump/initrd is older than /etc/sysconfig/kdump, which it is built from: the "
+        "loaded capture environment does not have the current settings; systemctl restart kdump rebuilds it"
+    )
+    # Everything the role's verify step checks passes on this host (KDUMP-008 is advisory, not among them).
+    assert _readiness.failures(kdump, _readiness.ROLE_VERIFY_CHECKS) == []
+
+
+def test_suse_config_errors_fail_the_target_check_naming_sysconfig_kdump(suse_root):
+    shipped = load_fixture("suse", "sysconfig.kdump-master.x86_64")
+    _write(suse_root, "/etc/sysconfig/kdump", shipped + 'KDUMP_SAVEDIR="http://dumps.example.com/crash"\n')
+    kdump = _run({}, _suse_responses(suse_root))[0]["kdump"]
+    assert kdump["config"]["target"] is None
+    [target] = _readiness.failures(kdump, ["KDUMP-009"])
+    assert target["finding"].startswith("dump config /etc/sysconfig/kdump has errors: KDUMP_SAVEDIR=")
+    assert "is not an absolute path nor a URL kdump knows" in target["finding"]
+
+
+def test_suse_ftp_target_from_the_documentation_is_remote_and_probed_on_port_21(suse_root):
+    _write(suse_root, "/etc/sysconfig/kdump", load_fixture("suse", "doc-sle-static-ip-ftp.kdump"))
+    kdump = _run({}, _suse_responses(suse_root))[0]["kdump"]
+    assert kdump["config"]["target"]["location"] == "ftp://anonymous@10.50.50.140/crashdump"
+    assert kdump["storage"] is None  # not measured for a remote target
+    [probe] = _readiness.failures(kdump, ["KDUMP-010"])
+    assert probe["finding"] == (
+        "ftp target ftp://anonymous@10.50.50.140/crashdump (TCP port 21) was not probed "
+        "(kdump_info probe_target: true reports it)"
+    )
+
+
+def test_kdump_1_host_has_one_capture_initrd_per_kernel_in_boot(suse_root):
+    """SLES 15 SP5 / Leap 15.5 (kdump 1): mkdumprd writes /boot/initrd-RELEASE-kdump, no /var/lib/kdump/initrd."""
+    _write(suse_root, "/etc/os-release", load_fixture("suse", "os-release/opensuse-leap-15.4"))
+    _write(suse_root, "/etc/sysconfig/kdump", load_fixture("suse", "sysconfig.kdump-SLE-15-SP5.x86_64"))
+    (suse_root / "var/lib/kdump/initrd").unlink()
+    _write(suse_root, f"/boot/initrd-{KERNEL}-kdump", "initrd")
+    kdump = _run({}, _suse_responses(suse_root))[0]["kdump"]
+    assert kdump["distribution"]["version"] == "15.4"
+    assert kdump["config"]["keep_dumps"] == 6  # the template's KDUMP_KEEP_OLD_DUMPS=5, plus the new dump
+    assert kdump["initrd"]["path"] == f"/boot/initrd-{KERNEL}-kdump" and kdump["initrd"]["exists"] is True
+    by_release = {k["release"]: k for k in kdump["kernels"]["installed"]}
+    # The other kernel has neither: the first candidate, kdump 2's, is the one reported missing.
+    assert by_release[SUSE_KERNEL]["capture_initrd"] == "/var/lib/kdump/initrd"
+    assert by_release[SUSE_KERNEL]["capture_initrd_exists"] is False
