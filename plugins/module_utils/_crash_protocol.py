@@ -241,9 +241,15 @@ def select_new_dump(before, after, trigger_epoch, slack_s=CLOCK_SLACK_S):
 
 
 def capture_side_files_command(dump_dir, trigger_epoch, now_epoch, lines=40):
-    """Shell listing the capture logs kdump writes next to dumps since the trigger, with their tails."""
+    """Shell listing the capture logs kdump writes next to dumps since the trigger, with their tails.
+
+    SUSE's kdump leaves no incomplete file: its README.txt says how saving the dmesg and the vmcore went.
+    """
     minutes = max(1, int((now_epoch - trigger_epoch) // 60) + 2)
-    names = "-name 'dmesg.*' -o -name 'kexec-dmesg.log' -o -name 'vmcore-dmesg*.txt' -o -name '*incomplete*'"
+    names = (
+        "-name 'dmesg.*' -o -name 'kexec-dmesg.log' -o -name 'vmcore-dmesg*.txt' -o -name '*incomplete*' "
+        "-o -name dmesg -o -name README.txt"
+    )
     return (
         "find %(dir)s -type f \\( %(names)s \\) -mmin -%(min)d 2>/dev/null | while read -r f; do "
         'echo "==> $f"; case "$f" in *incomplete*) ls -l "$f" ;; *) tail -n %(lines)d "$f" ;; esac; done'
@@ -251,17 +257,20 @@ def capture_side_files_command(dump_dir, trigger_epoch, now_epoch, lines=40):
 
 
 # The capture boot's journal (if the journal is persistent): Debian's kdump-tools
-# runs as kdump-tools-dump.service there, the RHEL family as kdump-capture.service.
+# runs as kdump-tools-dump.service there, the RHEL family as kdump-capture.service, SUSE's kdump as
+# kdump-save.service.
 CAPTURE_JOURNAL_COMMAND = (
-    "for unit in kdump-tools-dump kdump-tools kdump-capture kdump; do "
+    "for unit in kdump-tools-dump kdump-tools kdump-capture kdump-save kdump; do "
     'out=$(journalctl -b -1 --no-pager -q -o short-monotonic -u "$unit" 2>&1 | tail -n 40); '
     '[ -z "$out" ] || printf \'==> journalctl -b -1 -u %s\\n%s\\n\' "$unit" "$out"; done'
 )
 
 _CAPTURE_PROBLEM = re.compile(
     # "incomplete", and an unfinished dump file the side-file listing names ("==> .../dump-incomplete"), but not
-    # that file name in the line that starts writing it
-    r"fail|error|can't|cannot|not supported|(?<!-)incomplete|^==> \S*-incomplete|no space|denied|timed out|unable",
+    # that file name in the line that starts writing it; SUSE's README.txt: "vmcore status: deleted (...)" when
+    # too little space was left, "skipped" when KDUMP_DUMPFORMAT is none
+    r"fail|error|can't|cannot|not supported|(?<!-)incomplete|^==> \S*-incomplete|no space|denied|timed out|unable"
+    r"|status: (?:deleted|skipped)",
     re.IGNORECASE,
 )
 

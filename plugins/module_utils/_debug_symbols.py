@@ -16,8 +16,12 @@ def symbol_candidates(family, release):
     """Paths where the distribution's debug package installs the kernel with symbols, in order."""
     if family == "debian":
         return ["/usr/lib/debug/boot/vmlinux-" + release, "/usr/lib/debug/lib/modules/%s/vmlinux" % release]
-    if family in ("redhat", "suse"):
+    if family == "redhat":
         return ["/usr/lib/debug/lib/modules/%s/vmlinux" % release]
+    if family == "suse":
+        # kernel-<flavour>-debuginfo: rpm's debuginfo split of /boot/vmlinux-<release> (crash(8) on SUSE
+        # reports DEBUGINFO: /usr/lib/debug/boot/vmlinux-<release>.debug).
+        return ["/usr/lib/debug/boot/vmlinux-%s.debug" % release]
     # Any other kernel (Ubuntu's -dbgsym packages use the Debian paths): where a vmlinux may be installed.
     return ["/usr/lib/debug/boot/vmlinux-" + release, "/usr/lib/debug/lib/modules/%s/vmlinux" % release]
 
@@ -30,8 +34,38 @@ def symbols_package(family, release):
         # kernel-debuginfo-<version>-<release>.<arch>: an EL kernel's uname -r is exactly that tail.
         return "kernel-debuginfo-%s" % release
     if family == "suse":
-        return "kernel-default-debuginfo"
+        return "kernel-%s-debuginfo" % _suse_flavour(release)
     return None
+
+
+def _suse_flavour(release):
+    """6.4.0-150600.23.25-default -> default: SUSE names its kernel packages kernel-<flavour>."""
+    return release.rsplit("-", 1)[-1]
+
+
+def install_hint(family, release):
+    """What to install for ``release``'s symbols, as a person types it, or None when we know of nothing.
+
+    A SUSE package's release has one more number than the kernel's (6.4.0-150600.23.25-default is built by
+    kernel-default-6.4.0-150600.23.25.1), so the version is named apart from the package.
+    """
+    package = symbols_package(family, release)
+    if package is None or family != "suse":
+        return package
+    version = release[: -len(_suse_flavour(release)) - 1]
+    return "%s of version %s (zypper search -s %s)" % (package, version, package)
+
+
+def kernel_images(family, release, dump_dir=None):
+    """The stripped kernels a SUSE debuginfo file belongs to, in order: crash(8) takes one, then the .debug.
+
+    kdump 1.x with KDUMP_COPY_KERNEL copies the kernel next to the dump; else the kernel-<flavour> package's.
+    """
+    if family != "suse":
+        return []
+    names = ["vmlinux-%s%s" % (release, suffix) for suffix in (".gz", ".xz", "")]
+    places = ([dump_dir] if dump_dir else []) + ["/boot"]
+    return ["%s/%s" % (place.rstrip("/"), name) for place in places for name in names]
 
 
 def deb_member_in_package(release):

@@ -13,7 +13,7 @@ import re
 
 from ansible_collections.kdump.fleet.plugins.module_utils._crash_protocol import CRASH_TEST_KMSG
 from ansible_collections.kdump.fleet.plugins.module_utils._dump_server import dump_stamp
-from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import is_dump
+from ansible_collections.kdump.fleet.plugins.module_utils._host_facts import SUSE_DUMP_DIRS, is_dump
 
 # The VMCOREINFO note sits in the first blocks of every format makedumpfile writes (after the disk dump
 # header and sub-header, or in a flattened file's first data chunk) and in an ELF dump's PT_NOTE.
@@ -23,8 +23,9 @@ LOG_BYTES = 4 << 20
 DEFAULT_LOG_LINES = 20
 
 # The kernel log files the tools save next to a dump: kdump-tools dmesg.<stamp> (makedumpfile
-# --dump-dmesg), kdump-utils vmcore-dmesg.txt (vmcore-dmesg).
-_LOG_FILE = re.compile(r"^(?:dmesg\.\d{12}|vmcore-dmesg\.txt)$")
+# --dump-dmesg), kdump-utils vmcore-dmesg.txt (vmcore-dmesg), SUSE's kdump dmesg (2.x) or dmesg.txt (1.x),
+# both plain text from makedumpfile --dump-dmesg (its -F there flattens nothing but the dump).
+_LOG_FILE = re.compile(r"^(?:dmesg\.\d{12}|vmcore-dmesg\.txt|dmesg|dmesg\.txt)$")
 # Written while the dump is being copied, renamed when it is complete (kdump-tools over SSH, kdump-utils).
 INCOMPLETE_FILES = ("dump-incomplete", "vmcore-incomplete", "vmcore.flat-incomplete")
 # "[   17.519617] " and, with CONFIG_PRINTK_CALLER, the task or CPU id: "[60619.156287][T25678] " as dmesg
@@ -140,11 +141,30 @@ def dump_files(directory, names):
     return dump, log, incomplete
 
 
+def directory_stamp(name):
+    """The time in a dump directory's name (kdump-tools, kdumpctl, SUSE's kdump), or None."""
+    stamp = dump_stamp(name)
+    if stamp is not None or not isinstance(name, str):
+        return stamp
+    for pattern, time_format in SUSE_DUMP_DIRS:
+        match = pattern.match(name)
+        if match:
+            try:
+                return datetime.datetime.strptime(match.group("stamp"), time_format)
+            except ValueError:  # 2026-13-45-...: shaped like a stamp, not a time
+                return None
+    return None
+
+
 def crash_time(vmcoreinfo, directory, mtime):
-    """(epoch, source): the kernel's CRASHTIME, else the time in the directory name (UTC), else the file mtime."""
+    """(epoch, source): the kernel's CRASHTIME, else the time in the directory name (UTC), else the file mtime.
+
+    The name's time is the capture kernel's clock (SUSE's kdump 1.x: the crash time in local time), so
+    CRASHTIME wins whenever the dump has one.
+    """
     if vmcoreinfo and vmcoreinfo.get("crash_time"):
         return vmcoreinfo["crash_time"], "vmcoreinfo"
-    stamp = dump_stamp(posixpath.basename(directory))
+    stamp = directory_stamp(posixpath.basename(directory))
     if stamp is not None:
         return int(stamp.replace(tzinfo=datetime.timezone.utc).timestamp()), "directory"
     return (int(mtime), "mtime") if mtime else (None, None)
@@ -154,9 +174,9 @@ def retention_plan(dumps, keep):
     """The dump directories retention would remove: per host, all but the newest ``keep``.
 
     ``dumps`` are inventory records (host, dir, crash_time, mtime, complete). Only directories whose names
-    the tools make count (kdump-tools' stamp, kdumpctl's ``IP-date``); ``keep`` 0 removes nothing; the newest
-    complete dump of a host is never removed, whatever ``keep`` says. Returns [{host, stored_on, dir, reason}]
-    oldest first.
+    the tools make count (kdump-tools' stamp, kdumpctl's ``IP-date``, SUSE's ``[host-]date``); ``keep`` 0
+    removes nothing; the newest complete dump of a host is never removed, whatever ``keep`` says. Returns
+    [{host, stored_on, dir, reason}] oldest first.
     """
     if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
         raise ValueError("keep=%r must be a whole number of 0 or more" % (keep,))
@@ -164,7 +184,7 @@ def retention_plan(dumps, keep):
         return []
     by_host = {}
     for dump in dumps:
-        if dump_stamp(posixpath.basename(dump["dir"])) is None:
+        if directory_stamp(posixpath.basename(dump["dir"])) is None:
             continue
         by_host.setdefault((dump["host"], dump.get("stored_on")), []).append(dump)
     plan = []

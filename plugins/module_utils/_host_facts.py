@@ -22,6 +22,16 @@ _IOMEM_LINE = re.compile(r"^(?P<indent>\s*)(?P<start>[0-9a-fA-F]+)-(?P<end>[0-9a
 # <stamp> for a local dump, <ip or hostname>-<stamp> for NFS and SSH (kdump-config's HOSTTAG).
 _DEBIAN_DUMP_DIR = re.compile(r"^(?:[A-Za-z0-9.:-]+-)?(\d{12})$")
 _REDHAT_DUMP_FILES = ("vmcore", "vmcore.flat")
+# SUSE's kdump: the stamp alone for a local target, "<hostname>-" (kdump 2.x) or "<ip>-" (kdump 1.x, or
+# "unknown-" when the target did not answer) before it for a remote one. kdump 2.x (SLES 15 SP6+, Leap 15.6+,
+# SLES 16, Tumbleweed) writes YYYY-MM-DD-HH-MM, kdump 1.x (SLES 15 SP4/SP5, Leap 15.4/15.5) YYYY-MM-DD-HH:MM.
+# Each pattern comes with the strptime format of its stamp, for the dump inventory's crash time.
+SUSE_GEN2_DUMP_DIR = re.compile(r"^(?:[A-Za-z0-9.-]+-)?(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{2})$")
+SUSE_GEN1_DUMP_DIR = re.compile(r"^(?:[A-Za-z0-9.:-]+-)?(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2}:\d{2})$")
+SUSE_DUMP_DIRS = ((SUSE_GEN2_DUMP_DIR, "%Y-%m-%d-%H-%M"), (SUSE_GEN1_DUMP_DIR, "%Y-%m-%d-%H:%M"))
+# kdump 1.x with KDUMPTOOL_FLAGS=SPLIT saves one dump as vmcore1..vmcoreN (makedumpfile --split): it counts
+# once, by its first part; the other parts are not dumps of their own.
+_SUSE_SPLIT_FIRST_PART = "vmcore1"
 
 
 # --- /etc/os-release -------------------------------------------------------
@@ -312,8 +322,10 @@ def find_dumps(listing, limit=None):
     ``mode`` and ``dir_mode`` (st_mode ints). Debian's kdump-tools writes
     ``<YYYYMMDDHHMM>/dump.<YYYYMMDDHHMM>`` (plus a compression suffix with
     KDUMP_COMPRESSION, or ``vmcore.<stamp>`` for its copy fallback); kdump-utils writes ``<ip>-<date>/vmcore``
-    (``vmcore.flat`` for flattened dumps). Partial files (``*-incomplete``) and kernel
-    logs are not dumps. ``world_readable`` means others can read the file: it has o+r
+    (``vmcore.flat`` for flattened dumps); SUSE's kdump ``[<host>-]<date>/vmcore`` (see SUSE_DUMP_DIRS;
+    a split dump's first part ``vmcore1`` stands for it, so its ``size`` is that part's). Partial files
+    (``*-incomplete``), kernel logs, README.txt and the kernel, System.map and scripts SUSE's kdump 1.x
+    copies next to a dump are not dumps. ``world_readable`` means others can read the file: it has o+r
     and its directory o+x; ``group_readable`` the same for the file's group (g+r, g+x).
     Returns {count, items (at most ``limit``), newest, world_readable_count,
     group_readable_count}; ``newest`` and the counts look at every dump, also those beyond
@@ -356,6 +368,8 @@ def is_dump(directory, name):
     """Whether ``name`` in the dump directory ``directory`` (its base name) is a dump the tools wrote."""
     if name in _REDHAT_DUMP_FILES:
         return True
+    if name == _SUSE_SPLIT_FIRST_PART:
+        return bool(SUSE_GEN1_DUMP_DIR.match(directory))
     found = _DEBIAN_DUMP_DIR.match(directory)
     if not found:
         return False

@@ -14,7 +14,9 @@ description:
     and returns what they say - the panic message, the panicking task and CPU and its backtrace, the
     modules that taint the kernel, uptime and load, the last kernel log lines - with a one-paragraph
     summary and crash's raw output.
-  - "Symbols: an installed debug package (Debian C(linux-image-RELEASE-dbg), RHEL C(kernel-debuginfo)),
+  - "Symbols: an installed debug package (Debian C(linux-image-RELEASE-dbg), RHEL C(kernel-debuginfo), SUSE
+    C(kernel-FLAVOUR-debuginfo), whose C(/usr/lib/debug/boot/vmlinux-RELEASE.debug) crash reads after the
+    kernel C(vmlinux-RELEASE.gz) from C(/boot) or, as SUSE's kdump 1.x copies it, the dump's directory),
     else O(symbols_dir)/C(vmlinux-RELEASE), else, for a Debian kernel on a host with apt, the vmlinux alone
     streamed out of C(apt-get download linux-image-RELEASE-dbg) into O(symbols_dir) (630 MiB of the
     package's 5.6 GiB)."
@@ -63,7 +65,7 @@ attributes:
   check_mode:
     details: In check mode no symbols are fetched; dumps whose symbols are already here are analysed.
 requirements:
-  - crash(8) on the host (Debian/RHEL package C(crash)).
+  - crash(8) on the host (Debian/RHEL/SUSE package C(crash)).
 """
 
 EXAMPLES = r"""
@@ -138,6 +140,8 @@ from ansible_collections.kdump.fleet.plugins.module_utils._debug_symbols import 
     DebError,
     deb_member_in_package,
     extract_from_deb,
+    install_hint,
+    kernel_images,
     symbol_candidates,
     symbols_package,
 )
@@ -185,7 +189,7 @@ class Analyst:
             )
         if self.crash is None:  # only in check mode: main() refuses to start without it otherwise
             return self._done(record, FAILED, "check mode: crash(8) is not installed here yet, nothing was read")
-        return self._run_crash(record, symbols["path"])
+        return self._run_crash(record, self._namelist(record["path"], record["kernel"], symbols["path"]))
 
     @staticmethod
     def _done(record, status, message):
@@ -222,8 +226,9 @@ class Analyst:
                 return self._described(candidate, source), None
         package = symbols_package(family, release)
         if family != "debian":
-            hint = " (install %s)" % package if package else ""
-            return None, "no debug symbols for kernel %s on this host%s" % (release, hint)
+            hint = install_hint(family, release)
+            suffix = " (install %s)" % hint if hint else ""
+            return None, "no debug symbols for kernel %s on this host%s" % (release, suffix)
         if not self.params["fetch_symbols"]:
             return None, "no debug symbols for kernel %s here and fetch_symbols is false (%s)" % (release, package)
         apt_get = self.module.get_bin_path("apt-get")
@@ -256,6 +261,15 @@ class Analyst:
             shutil.rmtree(download, ignore_errors=True)
 
     @staticmethod
+    def _namelist(dump, release, symbols):
+        """crash(8)'s kernel arguments: a SUSE .debug file goes after the stripped kernel it belongs to, when
+        one is here (crash reads the kernel's symbol table from it and the types from the .debug)."""
+        for image in kernel_images(kernel_family(release), release, os.path.dirname(dump)):
+            if symbols.endswith(".debug") and os.path.isfile(image):
+                return [image, symbols]
+        return [symbols]
+
+    @staticmethod
     def _described(path, source):
         try:
             with open(path, "rb") as handle:
@@ -266,7 +280,7 @@ class Analyst:
 
     # -- crash
 
-    def _run_crash(self, record, vmlinux):
+    def _run_crash(self, record, namelist):
         rebuilt = None
         dump = record["path"]
         try:
@@ -276,7 +290,7 @@ class Analyst:
                     return self._done(record, status, problem)
                 dump = rebuilt
             with tempfile.TemporaryDirectory(prefix="kdump-fleet-crash-", dir=self.params["work_dir"]) as out:
-                return self._crash_session(record, vmlinux, dump, out)
+                return self._crash_session(record, namelist, dump, out)
         finally:
             if rebuilt:
                 shutil.rmtree(os.path.dirname(rebuilt), ignore_errors=True)
@@ -332,7 +346,7 @@ class Analyst:
             return None, status, problem
         return target, None, None
 
-    def _crash_session(self, record, vmlinux, dump, out):
+    def _crash_session(self, record, namelist, dump, out):
         script_path = os.path.join(out, "commands")
         with open(script_path, "w", encoding="utf-8") as handle:
             handle.write(script(out))
@@ -343,7 +357,7 @@ class Analyst:
             self.module.fail_json(msg="timeout(1) (coreutils) and prlimit(1) (util-linux) are needed to bound crash(8)")
         seconds = self.params["timeout"]
         bounds = [timeout, "--kill-after=10", str(seconds), prlimit, "--as=%d" % (self.params["memory_limit_mb"] << 20)]
-        argv = bounds + [self.crash, "-s", "--no_crashrc", "-i", script_path, vmlinux, dump]
+        argv = bounds + [self.crash, "-s", "--no_crashrc", "-i", script_path] + namelist + [dump]
         started = time.monotonic()
         rc, out_text, err_text = self.module.run_command(
             argv,

@@ -130,7 +130,7 @@ attributes:
   diff_mode:
     description: Nothing to diff.
   platform:
-    description: Linux hosts with kdump (kdump-tools or kdumpctl).
+    description: Linux hosts with kdump (kdump-tools, kdumpctl or SUSE's kdump).
 notes:
   - Dumps are found on local dump targets only for now (C(kdump_target.type=local) in the role). Hosts with
     NFS or SSH dump targets are refused before anything happens; see docs/crash-test.md.

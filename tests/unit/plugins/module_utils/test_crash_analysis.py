@@ -21,7 +21,9 @@ from conftest import load_fixture
         ("5.14.0-427.13.1.el9_4.x86_64", "redhat"),
         ("4.18.0-553.el8_10.x86_64", "redhat"),
         ("6.11.4-301.fc41.x86_64", "redhat"),
-        ("6.4.0-150600.23.25-default", "suse"),
+        ("6.4.0-150600.23.25-default", "suse"),  # SLES 15 SP6 / Leap 15.6
+        ("6.12.0-160000.5-default", "suse"),  # SLES 16
+        ("6.17.9-1-default", "suse"),  # Tumbleweed
         ("6.8.0-45-generic", None),
     ],
 )

@@ -11,10 +11,12 @@ import shlex
 import shutil
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from ansible_collections.kdump.fleet.plugins.module_utils import _crash_protocol as ev
+from conftest import load_fixture
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "crash_test"
 
@@ -470,3 +472,23 @@ def test_evidence_write_command_writes_private_json(tmp_path):
 def test_evidence_write_command_default_path():
     tokens = shlex.split(ev.evidence_write_command({"version": 1}))
     assert tokens[-1] == "/var/lib/kdump-fleet/last-crash-test.json"
+
+
+def test_a_suse_capture_that_kept_no_vmcore_is_explained_by_its_readme(tmp_path):
+    # kdump 2.x deletes the vmcore when less than KDUMP_FREE_DISK_SIZE stays free and says so in README.txt
+    # (openSUSE/kdump dracut/kdump-save); no *-incomplete file is left, so README.txt and dmesg are read.
+    directory = tmp_path / "2026-12-03-10-15"
+    directory.mkdir()
+    readme = load_fixture("suse", "dumps/README-2.x.txt").replace(
+        "vmcore status: saved successfully", "vmcore status: deleted (12 < KDUMP_FREE_DISK_SIZE 64)"
+    )
+    (directory / "README.txt").write_text(readme)
+    (directory / "dmesg").write_text(load_fixture("suse", "dumps/dmesg-6.4.0-150600.23.25-default"))
+    now = time.time()
+    command = ev.capture_side_files_command(str(tmp_path), now - 60, now)
+    listing = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout
+    assert f"==> {directory}/README.txt" in listing and f"==> {directory}/dmesg" in listing
+    assert ev.capture_log_highlights(listing) == ["vmcore status: deleted (12 < KDUMP_FREE_DISK_SIZE 64)"]
+    skipped = readme.replace("deleted (12 < KDUMP_FREE_DISK_SIZE 64)", "skipped")
+    assert ev.capture_log_highlights(skipped) == ["vmcore status: skipped"]
+    assert ev.capture_log_highlights(load_fixture("suse", "dumps/README-2.x.txt")) == []

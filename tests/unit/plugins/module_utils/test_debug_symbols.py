@@ -30,6 +30,37 @@ def test_where_each_family_installs_the_kernel_with_symbols():
     assert symbols.symbols_package(None, RELEASE) is None
 
 
+@pytest.mark.parametrize(
+    "release, package, version",
+    [
+        ("6.4.0-150600.23.25-default", "kernel-default-debuginfo", "6.4.0-150600.23.25"),  # SLES 15 SP6
+        ("6.12.0-160000.5-default", "kernel-default-debuginfo", "6.12.0-160000.5"),  # SLES 16
+        ("6.17.9-1-default", "kernel-default-debuginfo", "6.17.9-1"),  # Tumbleweed
+        ("6.4.0-150600.8.11-azure", "kernel-azure-debuginfo", "6.4.0-150600.8.11"),
+    ],
+)
+def test_a_suse_kernels_symbols_are_its_flavours_debuginfo_file(release, package, version):
+    # rpm's debuginfo split of /boot/vmlinux-<release>; crash(8) on SUSE reports that file as its DEBUGINFO.
+    assert symbols.symbol_candidates("suse", release) == [f"/usr/lib/debug/boot/vmlinux-{release}.debug"]
+    assert symbols.symbols_package("suse", release) == package
+    assert symbols.install_hint("suse", release) == f"{package} of version {version} (zypper search -s {package})"
+
+
+def test_the_stripped_suse_kernel_is_looked_for_next_to_the_dump_first():
+    release = "6.4.0-150600.23.25-default"
+    assert symbols.kernel_images("suse", release, "/var/crash/2026-12-03-10:15") == [
+        f"/var/crash/2026-12-03-10:15/vmlinux-{release}.gz",
+        f"/var/crash/2026-12-03-10:15/vmlinux-{release}.xz",
+        f"/var/crash/2026-12-03-10:15/vmlinux-{release}",
+        f"/boot/vmlinux-{release}.gz",
+        f"/boot/vmlinux-{release}.xz",
+        f"/boot/vmlinux-{release}",
+    ]
+    # Debian's and RHEL's symbols are a whole vmlinux: crash needs nothing else.
+    assert symbols.kernel_images("debian", RELEASE, "/var/crash/x") == []
+    assert symbols.install_hint("redhat", "5.14.0-427.el9.x86_64") == "kernel-debuginfo-5.14.0-427.el9.x86_64"
+
+
 def _deb(tmp_path, compression, files):
     """A real Debian package with ``files`` ({path in the package: bytes}), built by dpkg-deb."""
     root = tmp_path / ("pkg-" + compression)

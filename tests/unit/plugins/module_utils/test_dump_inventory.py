@@ -211,3 +211,81 @@ def test_the_crash_time_of_the_lab_dump_is_in_its_directory_minute():
     when, source = inv.crash_time(inv.parse_vmcoreinfo(lab_head("debian12-ssh")), "10.77.0.21-202612022335", 0)
     assert source == "vmcoreinfo"
     assert 0 <= inv.crash_time({}, "10.77.0.21-202612022335", 0)[0] - when < 120
+
+
+# --- SUSE's kdump (fixtures/suse/dumps: the layouts of openSUSE/kdump 2.x kdump-save and 1.x savedump.cc) ----
+
+SUSE_RELEASE = "6.4.0-150600.23.25-default"
+
+
+@pytest.mark.parametrize(
+    "directory, names, expected",
+    [
+        ("2026-12-03-10-15", ["README.txt", "dmesg", "vmcore"], ("vmcore", "dmesg", None)),
+        ("sles16-2026-12-03-10-15", ["vmcore", "dmesg", "README.txt"], ("vmcore", "dmesg", None)),
+        (
+            "2026-12-03-10:15",
+            ["README.txt", "System.map-" + SUSE_RELEASE, "dmesg.txt", "vmcore", "vmlinux-" + SUSE_RELEASE + ".gz"],
+            ("vmcore", "dmesg.txt", None),
+        ),
+        (
+            "10.77.0.31-2026-12-03-10:15",
+            ["README.txt", "dmesg.txt", "makedumpfile-R.pl", "rearrange.sh", "vmcore"],
+            ("vmcore", "dmesg.txt", None),
+        ),
+        ("2026-12-03-10:15", ["dmesg.txt", "vmcore1", "vmcore2"], ("vmcore1", "dmesg.txt", None)),
+        # KDUMP_DUMPFORMAT=none, or the vmcore deleted for KDUMP_FREE_DISK_SIZE: a log and no dump.
+        ("2026-12-03-10-15", ["README.txt", "dmesg"], (None, "dmesg", None)),
+    ],
+)
+def test_suse_dump_directories_give_their_vmcore_and_kernel_log(directory, names, expected):
+    assert inv.dump_files(directory, names) == expected
+
+
+@pytest.mark.parametrize(
+    "directory, when",
+    [
+        ("2026-12-03-10-15", "2026-12-03 10:15"),
+        ("sles16.example.com-2026-12-03-10-15", "2026-12-03 10:15"),
+        ("2026-12-03-10:15", "2026-12-03 10:15"),
+        ("10.77.0.31-2026-12-03-10:15", "2026-12-03 10:15"),
+        ("unknown-2026-12-03-10:15", "2026-12-03 10:15"),
+        # The tools' other names still read as before.
+        ("202612031015", "2026-12-03 10:15"),
+        ("10.77.0.31-2026-12-03-10:15:42", "2026-12-03 10:15"),
+    ],
+)
+def test_the_dump_time_comes_out_of_every_suse_directory_name(directory, when):
+    epoch, source = inv.crash_time({}, "/var/crash/" + directory, 1796305000.0)
+    assert source == "directory"
+    assert inv.datetime.datetime.fromtimestamp(epoch, inv.datetime.timezone.utc).strftime("%Y-%m-%d %H:%M") == when
+
+
+@pytest.mark.parametrize("name", ["2026-13-45-10-15", "2026-12-03-25:15", "2026-12-03-10-15-x", "a b-2026-12-03-10-15"])
+def test_a_name_shaped_like_a_suse_stamp_that_is_no_time_has_none(name):
+    assert inv.directory_stamp(name) is None
+    assert inv.crash_time({}, "/var/crash/" + name, 1796305000.0) == (1796305000, "mtime")
+
+
+def test_retention_counts_suse_dump_directories():
+    dumps = [_dump("sles15", "2026-01-01-10:00", 100), _dump("sles15", "2026-02-01-10:00", 200)]
+    dumps += [_dump("sles16", "sles16-2026-01-01-10-00", 100), _dump("sles16", "sles16-2026-02-01-10-00", 200)]
+    plan = inv.retention_plan(dumps, keep=1)
+    assert [(p["host"], p["dir"].rsplit("/", 1)[1]) for p in plan] == [
+        ("sles15", "2026-01-01-10:00"),
+        ("sles16", "sles16-2026-01-01-10-00"),
+    ]
+
+
+def test_a_suse_kernel_log_gives_release_panic_and_the_crash_tests_line():
+    summary = inv.parse_kernel_log(load_fixture("suse", "dumps/dmesg-" + SUSE_RELEASE), lines=2)
+    assert (summary["kernel"], summary["panic"], summary["first_error"]) == (SUSE_RELEASE, SYSRQ_PANIC, None)
+    assert summary["last_messages"] == ["[  616.305890]  </TASK>", "[  616.306049] Kernel Offset: disabled"]
+    assert summary["crash_test"] is True
+
+
+def test_suses_flattened_vmcore_reads_as_flattened():
+    # kdump 2.x always saves with makedumpfile -F: the same flattened format as this lab dump's.
+    head = lab_head("debian12-ssh")
+    assert inv.dump_format(head) == "flattened"
+    assert inv.is_log_file("dmesg") and inv.is_log_file("dmesg.txt") and not inv.is_log_file("README.txt")

@@ -340,6 +340,44 @@ def test_find_dumps_sees_kdump_tools_compressed_and_copied_dumps():
     ]
 
 
+# SUSE's kdump (openSUSE/kdump: 2.x dracut/kdump-save @ 34da4b88, 1.x kdumptool/savedump.cc @ 64445e1d, see
+# fixtures/suse/dumps/SOURCE.md): what each generation leaves in a dump directory.
+SUSE_2X_FILES = ["README.txt", "dmesg", "vmcore"]
+SUSE_1X_FILES = ["README.txt", "dmesg.txt", "vmcore", "makedumpfile-R.pl", "rearrange.sh"]
+SUSE_1X_COPIES = ["System.map-6.4.0-150600.23.25-default", "vmlinux-6.4.0-150600.23.25-default.gz"]
+
+
+@pytest.mark.parametrize(
+    "directory, names",
+    [
+        ("2026-12-03-10-15", SUSE_2X_FILES),  # 2.x, local target
+        ("sles16.example.com-2026-12-03-10-15", SUSE_2X_FILES),  # 2.x, remote: the hostname first
+        ("2026-12-03-10:15", SUSE_1X_FILES + SUSE_1X_COPIES),  # 1.x, local, KDUMP_COPY_KERNEL
+        ("10.77.0.31-2026-12-03-10:15", SUSE_1X_FILES),  # 1.x, remote: the source address first
+    ],
+)
+def test_find_dumps_sees_one_vmcore_in_each_suse_dump_directory(directory, names):
+    found = hf.find_dumps([_entry(directory, name, float(i)) for i, name in enumerate(names)])
+    assert [item["path"] for item in found["items"]] == [f"/var/crash/{directory}/vmcore"]
+
+
+def test_a_split_suse_dump_counts_once_by_its_first_part():
+    names = ["README.txt", "dmesg.txt", "vmcore1", "vmcore2", "vmcore3"]
+    found = hf.find_dumps([_entry("2026-12-03-10:15", name, 1.0) for name in names])
+    assert (found["count"], found["newest"]["path"]) == (1, "/var/crash/2026-12-03-10:15/vmcore1")
+    # Only kdump 1.x splits; elsewhere a vmcore1 is nobody's dump.
+    assert hf.is_dump("2026-12-03-10-15", "vmcore1") is False
+    assert hf.is_dump("202612031015", "vmcore1") is False
+
+
+@pytest.mark.parametrize(
+    "directory",
+    ["2026-12-03-10-15x", "web 01-2026-12-03-10-15", "2026-12-03-10:15:07", "2026-12-03", "10.77.0.31-2026-12-03"],
+)
+def test_a_vmcore1_outside_a_suse_1x_dump_directory_is_not_a_dump(directory):
+    assert hf.is_dump(directory, "vmcore1") is False
+
+
 # --- memory_figure / system_ram_regions / choose_bootloader (one rule for every module) ----
 
 

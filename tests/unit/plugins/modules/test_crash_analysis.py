@@ -83,6 +83,46 @@ def test_a_rhel_kernel_names_the_debuginfo_package_to_install(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "release, version",
+    [("6.4.0-150600.23.25-default", "6.4.0-150600.23.25"), ("6.12.0-160000.5-default", "6.12.0-160000.5")],
+)
+def test_a_suse_kernel_names_its_debuginfo_package_and_version_and_fetches_nothing(tmp_path, release, version):
+    result = _run(tmp_path, [_dump(tmp_path, release=release)])
+    record = _one(result)
+    assert (record["status"], record["symbols"]) == ("no_symbols", None)
+    assert record["message"] == (
+        f"no debug symbols for kernel {release} on this host (install kernel-default-debuginfo of version "
+        f"{version} (zypper search -s kernel-default-debuginfo))"
+    )
+    assert result["changed"] is False and not (tmp_path / "symbols").exists()
+
+
+@pytest.mark.skipif(not shutil.which("readelf"), reason="needs readelf")
+def test_an_installed_suse_debuginfo_file_is_used_after_the_kernel_copied_next_to_the_dump(tmp_path, monkeypatch):
+    release = "6.4.0-150600.23.25-default"
+    debug = tmp_path / "usr-lib-debug" / f"vmlinux-{release}.debug"
+    debug.parent.mkdir()
+    shutil.copy("/usr/bin/true", debug)
+    monkeypatch.setattr(
+        crash_analysis, "symbol_candidates", lambda family, rel: [str(debug)] if family == "suse" else []
+    )
+    dump = _dump(tmp_path, release=release, build_id=_build_id("/usr/bin/true"))
+    image = tmp_path / f"vmlinux-{release}.gz"  # kdump 1.x's KDUMP_COPY_KERNEL copy, in the dump's directory
+    image.write_bytes(b"\x1f\x8b")
+    seen = []
+
+    def fake_crash(self, record, namelist, dump_path, out):
+        seen.append((namelist, dump_path))
+        return self._done(record, "failed", "not run")
+
+    monkeypatch.setattr(crash_analysis.Analyst, "_crash_session", fake_crash)
+    monkeypatch.setattr(crash_analysis.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
+    record = _one(_run(tmp_path, [dump]))
+    assert record["symbols"] == {"path": str(debug), "source": "installed", "build_id": _build_id("/usr/bin/true")}
+    assert seen == [([str(image), str(debug)], dump)]
+
+
 def test_nothing_is_fetched_when_fetching_is_off_or_in_check_mode(tmp_path):
     off = _one(_run(tmp_path, [_dump(tmp_path)], fetch_symbols=False))
     assert off["status"] == "no_symbols" and "fetch_symbols is false (linux-image-6.1.0-50-amd64-dbg)" in off["message"]

@@ -59,7 +59,7 @@ OWN_DESCRIPTIONS = {
     ("reboot", "check_mode"): "Reports a reboot without rebooting",
     ("reboot", "async"): "The host goes down during the task.",
     ("reboot", "platform"): "The hosts M(ansible.builtin.reboot) reboots.",
-    ("crash_test", "platform"): "Linux hosts with kdump (kdump-tools or kdumpctl).",
+    ("crash_test", "platform"): "Linux hosts with kdump (kdump-tools, kdumpctl or SUSE's kdump).",
 }
 
 

@@ -217,3 +217,33 @@ def test_bad_arguments_are_refused(args, message):
     result = run(args)
     assert result["failed"] is True
     assert message in result["msg"]
+
+
+def _suse_dump(directory, log_name):
+    """A SUSE kdump directory (fixtures/suse/dumps/SOURCE.md): README.txt, the log, a flattened vmcore."""
+    directory.mkdir(parents=True)
+    (directory / "README.txt").write_text(load_fixture("suse", "dumps/README-2.x.txt"))
+    (directory / log_name).write_text(load_fixture("suse", "dumps/dmesg-6.4.0-150600.23.25-default"))
+    head = gzip.decompress(fixture_path("lab", "network-run/debian12-ssh-dump.202612022335.head64k.gz").read_bytes())
+    (directory / "vmcore").write_bytes(head)
+
+
+def test_suse_dump_directories_are_listed_with_their_saved_log_and_flattened_vmcore(tmp_path):
+    root = tmp_path / "crash"
+    _suse_dump(root / "2026-12-03-10-15", "dmesg")
+    _suse_dump(root / "2026-12-03-09:15", "dmesg.txt")
+    (root / "2026-12-03-09:15" / "vmlinux-6.4.0-150600.23.25-default.gz").write_bytes(b"\x1f\x8b")
+    result = run({"path": str(root), "inventory_name": "sles15", "log_lines": 1})
+    assert result["errors"] == []
+    records = {os.path.basename(d["dir"]): d for d in result["dumps"]}
+    assert sorted(records) == ["2026-12-03-09:15", "2026-12-03-10-15"]
+    for name, log_name in (("2026-12-03-10-15", "dmesg"), ("2026-12-03-09:15", "dmesg.txt")):
+        dump = records[name]
+        assert dump["path"] == str(root / name / "vmcore") and dump["complete"] is True
+        assert (dump["format"], dump["log_source"], dump["log_path"]) == (
+            "flattened",
+            "saved",
+            str(root / name / log_name),
+        )
+        assert (dump["kernel"], dump["panic"], dump["origin"]) == ("6.4.0-150600.23.25-default", PANIC, "crash_test")
+        assert dump["last_messages"] == ["[  616.306049] Kernel Offset: disabled"]
