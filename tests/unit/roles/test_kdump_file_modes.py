@@ -17,10 +17,20 @@ def module_args(task, module):
     return task["ansible.builtin." + module]
 
 
-def test_the_dump_configuration_is_0644_root_with_a_backup():
+def test_the_dump_configuration_is_root_owned_with_a_backup_0644_except_suse_0600():
     task = next(task for name, task in config_tasks().items() if name.startswith("Write {{ __kdump_config_path"))
     args = module_args(task, "template")
-    assert (args["owner"], args["group"], args["mode"], args["backup"]) == ("root", "root", "0644", True)
+    assert (args["owner"], args["group"], args["mode"], args["backup"]) == (
+        "root",
+        "root",
+        "{{ __kdump_config_mode }}",
+        True,
+    )
+    modes = {
+        path.name: yaml.safe_load(path.read_text()).get("__kdump_config_mode") for path in (ROLE / "vars").glob("*.yml")
+    }
+    # SUSE's package makes /etc/sysconfig/kdump root-only (it can hold the notification's SMTP password).
+    assert modes == {"main.yml": "0644", "Debian.yml": None, "RedHat.yml": None, "Fedora.yml": None, "Suse.yml": "0600"}
 
 
 def test_the_ssh_port_block_is_0600_root_with_a_backup_in_a_0700_directory():

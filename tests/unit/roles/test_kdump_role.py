@@ -94,7 +94,7 @@ def test_vars_files_only_hold_internal_names_that_main_declares():
         assert names <= declared, f"{path.name} sets {sorted(names - declared)} without a default in vars/main.yml"
 
 
-@pytest.mark.parametrize("vars_file", ["Debian.yml", "RedHat.yml"])
+@pytest.mark.parametrize("vars_file", ["Debian.yml", "RedHat.yml", "Suse.yml"])
 def test_family_vars_name_a_family_the_filters_know(vars_file):
     data = load(f"vars/{vars_file}")
     assert data["__kdump_family"] in _dump_model.FAMILIES
@@ -117,7 +117,10 @@ def test_every_variable_read_is_defined_or_documented():
 
 def test_every_notify_has_a_handler():
     handlers = yaml.safe_load((ROLE / "handlers" / "main.yml").read_text(encoding="utf-8"))
-    topics = {h["name"] for h in handlers} | {h["listen"] for h in handlers if "listen" in h}
+    topics = {h["name"] for h in handlers}
+    for handler in handlers:
+        listen = handler.get("listen", [])
+        topics.update([listen] if isinstance(listen, str) else listen)
     for task in all_tasks():
         notify = task.get("notify", [])
         for topic in [notify] if isinstance(notify, str) else notify:
@@ -150,6 +153,28 @@ def test_kdump_tools_template_is_a_file_sh_and_the_parser_accept(tmp_path):
     assert errors == []
     assert values["USE_KDUMP"] == "1"
     assert values["KDUMP_COREDIR"] == "/var/crash"
+
+
+def test_sysconfig_kdump_template_is_a_file_bash_accepts_with_the_role_defaults(tmp_path):
+    text = render_template("sysconfig-kdump.j2")
+    assert text.startswith("#\n# Ansible managed\n#\n")
+    rendered = tmp_path / "kdump"
+    rendered.write_text(text, encoding="utf-8")
+    subprocess.run(["bash", "-n", str(rendered)], check=True)
+    # What kdump's scripts see when they source it (bash, as kdump-read-config.sh does).
+    shown = subprocess.run(
+        [
+            "bash",
+            "-c",
+            '. "$1"; printf "%s|%s|%s" "$KDUMP_SAVEDIR" "$KDUMP_FREE_DISK_SIZE" "$KDUMP_UPDATE_BOOTLOADER"',
+            "bash",
+            str(rendered),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert shown == "file:///var/crash|0|false"
 
 
 def test_kdump_conf_template_parses_without_errors():

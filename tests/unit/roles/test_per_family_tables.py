@@ -35,6 +35,12 @@ PLATFORMS = [
     ("RedHat", "Fedora", "39", "fedora", ""),
     ("RedHat", "Fedora", "40", "fedora", ""),
     ("RedHat", "Fedora", "41", "fedora", ""),
+    # Ansible's names; the os-release values as the distributions ship them (fixtures/suse/os-release).
+    ("Suse", "openSUSE Leap", "15", "opensuse-leap", "suse opensuse"),
+    ("Suse", "openSUSE Leap", "16", "opensuse-leap", "suse opensuse"),
+    ("Suse", "openSUSE Tumbleweed", "20261201", "opensuse-tumbleweed", "opensuse suse"),
+    ("Suse", "SLES", "15", "sles", "suse"),
+    ("Suse", "SLES", "16", "sles", "suse"),
 ]
 IDS = [f"{platform[1]}-{platform[2]}" for platform in PLATFORMS]
 
@@ -42,6 +48,7 @@ IDS = [f"{platform[1]}-{platform[2]}" for platform in PLATFORMS]
 TEMPLATES = {
     "kdump_tools": ("kdump-tools.j2", "kdump.fleet.render_kdump_tools"),
     "kdump_conf": ("kdump.conf.j2", "kdump.fleet.render_kdump_conf"),
+    "sysconfig_kdump": ("sysconfig-kdump.j2", "kdump.fleet.render_sysconfig_kdump"),
 }
 
 
