@@ -15,7 +15,8 @@ description:
     crash test or a real crash caused it.
   - The kernel log is the one the tools saved next to the dump (kdump-tools C(dmesg.STAMP), kdump-utils
     C(vmcore-dmesg.txt), SUSE's kdump C(dmesg) or C(dmesg.txt)); without one, C(makedumpfile --dump-dmesg)
-    reads it out of the dump itself (not out of a flattened dump, which would first have to be rebuilt), within O(log_timeout).
+    reads it out of the dump itself (not out of a flattened dump, which would first have to be rebuilt),
+    within O(log_timeout).
   - The crash time and kernel also come from the VMCOREINFO note in the dump's first MiB (the kernel
     writes C(CRASHTIME) and C(OSRELEASE) there when it crashes).
   - Never changes the host and never follows a symlink. With O(keep) above 0 it also returns which dump
