@@ -158,7 +158,7 @@ _FALSE_WORDS = ("no", "0", "false")
 _INTEGER = re.compile(r"^-?[0-9]+$")
 # KDUMP_DUMPFORMAT -> makedumpfile's format option; "raw" copies /proc/vmcore, "none" saves the kernel log only.
 SUSE_DUMPFORMAT_FLAGS = {"ELF": "-E", "compressed": "-c", "lzo": "-l", "snappy": "-p", "zstd": "-z"}
-SUSE_DUMPFORMATS = tuple(SUSE_DUMPFORMAT_FLAGS) + ("raw", "none")
+SUSE_KNOWN_DUMPFORMATS = tuple(SUSE_DUMPFORMAT_FLAGS) + ("raw", "none")
 # What kdump-save passes for a format it does not know (it logs "using compressed", but the flag is zstd's).
 _UNKNOWN_FORMAT_FLAG = "-z"
 # KDUMP_SAVEDIR schemes (matched case-insensitively, as kdump does) -> the target type in the state's vocabulary.
@@ -316,7 +316,7 @@ def _sysconfig_collector(values):
     if flag is None:
         errors.append(
             "KDUMP_DUMPFORMAT=%r is not a format kdump knows (%s); kdump then saves with makedumpfile -z"
-            % (dumpformat, ", ".join(SUSE_DUMPFORMATS))
+            % (dumpformat, ", ".join(SUSE_KNOWN_DUMPFORMATS))
         )
         flag = _UNKNOWN_FORMAT_FLAG
     options = _sysconfig_value(values, "MAKEDUMPFILE_OPTIONS")

@@ -264,10 +264,11 @@ class Analyst:
     def _namelist(dump, release, symbols):
         """crash(8)'s kernel arguments: a SUSE .debug file goes after the stripped kernel it belongs to, when
         one is here (crash reads the kernel's symbol table from it and the types from the .debug)."""
-        for image in kernel_images(kernel_family(release), release, os.path.dirname(dump)):
-            if symbols.endswith(".debug") and os.path.isfile(image):
-                return [image, symbols]
-        return [symbols]
+        if not symbols.endswith(".debug"):
+            return [symbols]
+        images = kernel_images(kernel_family(release), release, os.path.dirname(dump))
+        image = next((path for path in images if os.path.isfile(path)), None)
+        return [image, symbols] if image else [symbols]
 
     @staticmethod
     def _described(path, source):

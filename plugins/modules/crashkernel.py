@@ -651,11 +651,7 @@ class CrashkernelTask:
         directory = os.path.dirname(path)
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kdump-fleet-")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        self.module.atomic_move(tmp, path)
+        self.replace_file(path, text, mode=0o644)
         return backup
 
     def restore_dropin(self, path, old_text):
@@ -668,12 +664,18 @@ class CrashkernelTask:
         """Put back a drop-in that did not take effect and rebuild grub.cfg; the text to add to the message."""
         if argv is None:  # nothing was written by this run
             return ""
-        self.restore_dropin(path, old_text)
+        return self.put_back(
+            lambda: self.restore_dropin(path, old_text), argv, "{0} was put back as it was".format(path)
+        )
+
+    def put_back(self, restore, argv, what):
+        """Run ``restore`` (the file as it was), then regenerate grub.cfg; the text to add to the message."""
+        restore()
         try:
             self.run(argv, " ".join(argv))
         except CrashkernelModuleError as exc:
-            return "; {0} was put back as it was, but regenerating grub.cfg again failed: {1}".format(path, exc)
-        return "; {0} was put back as it was and grub.cfg regenerated".format(path)
+            return "; {0}, but regenerating grub.cfg again failed: {1}".format(what, exc)
+        return "; {0} and grub.cfg regenerated".format(what)
 
     def check_dropins_are_read(self):
         """Refuse a GRUB whose grub-mkconfig would never read the drop-in (upstream, Fedora, Arch)."""
@@ -864,11 +866,16 @@ class CrashkernelTask:
                 kind="unsafe_default_grub" if when == "before the change" else "not_applied",
             )
 
-    def replace_file(self, path, text):
-        """Write ``text`` to a temporary file next to ``path`` and move it over ``path`` (mode, owner kept)."""
+    def replace_file(self, path, text, mode=None):
+        """Write ``text`` to a temporary file next to ``path`` and move it over ``path``.
+
+        An existing file keeps its mode and owner; ``mode`` sets it instead (a drop-in that may be new).
+        """
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".kdump-fleet-")
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
         self.module.atomic_move(tmp, path)
 
     def backup(self, path):
@@ -895,14 +902,11 @@ class CrashkernelTask:
             try:
                 self.check_shell_reads(path, _canonical(configured_crashkernel(new_text)), "after the change")
             except CrashkernelModuleError as exc:
-                self.replace_file(path, old_text)
-                undo = "; {0} was put back as it was (backup {1})".format(path, backup)
-                try:
-                    self.run(argv, " ".join(argv))
-                except CrashkernelModuleError as again:
-                    undo += ", but regenerating grub.cfg again failed: {0}".format(again)
-                else:
-                    undo += " and grub.cfg regenerated"
+                undo = self.put_back(
+                    lambda: self.replace_file(path, old_text),
+                    argv,
+                    "{0} was put back as it was (backup {1})".format(path, backup),
+                )
                 raise CrashkernelModuleError(str(exc) + undo, kind=exc.kind, backup_file=backup) from exc
         return backup
 
